@@ -1,0 +1,169 @@
+"""Which budget applies to a test, and what a measurement against it means.
+
+Pure functions over plain data, so that precedence and verdict rules are tested
+without running pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pytest_greenbudget.carbon import joules_to_grams
+from pytest_greenbudget.quantity import Quantity, format_grams, format_joules
+from pytest_greenbudget.settings import (
+    OnExceed,
+    Settings,
+    SettingError,
+    as_float,
+    as_int,
+    as_on_exceed,
+    as_quantity,
+)
+
+Status = Literal["ok", "over_budget", "regressed", "improved", "new", "unmeasured"]
+MARKER = "energy_budget"
+MARKER_KEYWORDS = ("budget", "tolerance", "on_exceed", "rounds", "warmup")
+
+
+class MarkerError(ValueError):
+    """A bad ``energy_budget`` marker; the message names the marker and the value."""
+
+
+@dataclass(frozen=True)
+class MarkerArgs:
+    """The validated arguments of one ``energy_budget`` marker."""
+
+    budget: Quantity | None = None
+    tolerance: float | None = None
+    on_exceed: OnExceed | None = None
+    rounds: int | None = None
+    warmup: int | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The effective settings for one measured test."""
+
+    budget: Quantity | None
+    tolerance: float
+    on_exceed: OnExceed
+    rounds: int
+    warmup: int
+
+
+def parse_marker(args: Sequence[object], kwargs: Mapping[str, object]) -> MarkerArgs:
+    """Validate ``energy_budget(budget=None, *, tolerance, on_exceed, rounds, warmup)``."""
+    where = "@pytest.mark.energy_budget"
+    if len(args) > 1:
+        raise MarkerError(f"{where} takes one positional argument (the budget), got {len(args)}")
+    unknown = sorted(set(kwargs) - set(MARKER_KEYWORDS))
+    if unknown:
+        raise MarkerError(
+            f"{where} got unknown keyword {unknown[0]!r}; known: {', '.join(MARKER_KEYWORDS)}"
+        )
+    if args and "budget" in kwargs:
+        raise MarkerError(f"{where} got the budget twice (positional and budget=)")
+    values = {"budget": args[0] if args else kwargs.get("budget"), **kwargs}
+    checks = {
+        "budget": as_quantity,
+        "tolerance": as_float,
+        "on_exceed": as_on_exceed,
+        "rounds": lambda v: as_int(v, minimum=1),
+        "warmup": lambda v: as_int(v, minimum=0),
+    }
+    parsed: dict[str, object] = {}
+    for key, check in checks.items():
+        raw = values.get(key)
+        if raw is None:
+            continue
+        try:
+            parsed[key] = check(raw)
+        except SettingError as exc:
+            raise MarkerError(f"{where}({key}={raw!r}): {exc}") from None
+    return MarkerArgs(**parsed)  # type: ignore[arg-type]
+
+
+def resolve_policy(settings: Settings, nodeid: str, marker: MarkerArgs | None) -> Policy | None:
+    """The test's policy (marker > budgets pattern > table > default), or None if unmeasured."""
+    pattern = settings.pattern_for(nodeid)
+    if marker is None and pattern is None and not settings.measure_all:
+        return None
+    layers: list[MarkerArgs | object] = [m for m in (marker, pattern) if m is not None]
+
+    def pick(name: str, fallback: object) -> object:
+        for layer in layers:
+            value = getattr(layer, name, None)
+            if value is not None:
+                return value
+        return fallback
+
+    on_exceed = "warn" if settings.warn_only else pick("on_exceed", settings.on_exceed)
+    return Policy(
+        budget=pick("budget", settings.default_budget),  # type: ignore[arg-type]
+        tolerance=pick("tolerance", settings.tolerance),  # type: ignore[arg-type]
+        on_exceed=on_exceed,  # type: ignore[arg-type]
+        rounds=pick("rounds", settings.rounds),  # type: ignore[arg-type]
+        warmup=pick("warmup", settings.warmup),  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The status of one entry and, when it is a finding, the sentence that explains it."""
+
+    status: Status
+    message: str | None = None
+
+    @property
+    def is_finding(self) -> bool:
+        return self.status in ("over_budget", "regressed")
+
+
+def _percent(used: float, limit: float) -> str:
+    return f"{used / limit * 100:.0f} %" if limit > 0 else "budget is zero"
+
+
+def judge(
+    joules: float,
+    *,
+    budget: Quantity | None,
+    baseline_joules: float | None,
+    tolerance: float,
+    min_delta: float,
+    intensity: float,
+) -> Verdict:
+    """The verdict for a measurement; precedence over_budget > regressed > improved > ok > new."""
+    if budget is not None:
+        if budget.kind == "energy" and joules > budget.value:
+            return Verdict(
+                "over_budget",
+                f"energy budget exceeded: used {format_joules(joules)}, "
+                f"budget {format_joules(budget.value)} ({_percent(joules, budget.value)})",
+            )
+        grams = joules_to_grams(joules, intensity)
+        if budget.kind == "carbon" and grams > budget.value:
+            return Verdict(
+                "over_budget",
+                f"carbon budget exceeded: used {format_grams(grams)} ({format_joules(joules)} "
+                f"at {intensity:g} gCO2e/kWh), budget {format_grams(budget.value)} "
+                f"({_percent(grams, budget.value)})",
+            )
+    if baseline_joules is not None:
+        change = joules - baseline_joules
+        relative = f"{change / baseline_joules * 100:+.0f} %" if baseline_joules > 0 else "new > 0"
+        detail = (
+            f"used {format_joules(joules)}, baseline {format_joules(baseline_joules)} "
+            f"({relative}, tolerance {tolerance * 100:g} %)"
+        )
+        if joules > baseline_joules * (1 + tolerance) and change > min_delta:
+            return Verdict("regressed", f"energy regression: {detail}")
+        if joules < baseline_joules * (1 - tolerance) and -change > min_delta:
+            return Verdict(
+                "improved",
+                f"energy improved: {detail}; run with --greenbudget-save to update the baseline",
+            )
+    if budget is None and baseline_joules is None:
+        return Verdict("new")
+    return Verdict("ok")

@@ -1,0 +1,105 @@
+"""The ``energy_meter`` fixture: named regions measured inside a test body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pytest_greenbudget.budget import MarkerArgs, MarkerError, parse_marker
+from pytest_greenbudget.carbon import joules_to_grams
+from pytest_greenbudget.measure import Measurement, MeterSet, delta
+from pytest_greenbudget.meters.base import MeterError
+
+
+@dataclass
+class RegionResult:
+    """What a region measured; the numbers are filled in when its ``with`` block ends."""
+
+    name: str
+    joules: float = float("nan")
+    seconds: float = float("nan")
+    co2_grams: float = float("nan")
+    domains: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def __repr__(self) -> str:
+        return f"RegionResult({self.name!r}, joules={self.joules:.6g}, seconds={self.seconds:.3g})"
+
+
+@dataclass
+class RegionRecord:
+    """All of one region's rounds in one test, and its own settings."""
+
+    settings: MarkerArgs
+    rounds: dict[int, Measurement] = field(default_factory=dict)
+    error: str | None = None
+
+
+class EnergyMeter:
+    """Measures named regions; results go both to the caller and to the test's entries."""
+
+    def __init__(
+        self,
+        meters: MeterSet,
+        intensity: float,
+        current_round: Callable[[], int | None],
+        records: dict[str, RegionRecord] | None,
+    ) -> None:
+        self._meters = meters
+        self._intensity = intensity
+        self._current_round = current_round
+        self._records = records
+
+    @contextmanager
+    def measure(
+        self,
+        name: str,
+        budget: object = None,
+        *,
+        tolerance: object = None,
+        on_exceed: object = None,
+    ) -> Iterator[RegionResult]:
+        """Measure the block as region ``name``; budget, tolerance and on_exceed as the marker."""
+        if not isinstance(name, str) or not name or "::" in name:
+            raise ValueError(f"energy_meter.measure(name={name!r}): a non-empty name without '::'")
+        try:
+            settings = parse_marker(
+                [], {"budget": budget, "tolerance": tolerance, "on_exceed": on_exceed}
+            )
+        except MarkerError as exc:
+            message = str(exc).replace("@pytest.mark.energy_budget", f"energy_meter.measure({name!r})")
+            raise ValueError(message) from None
+        result = RegionResult(name)
+        try:
+            before = self._meters.read()
+        except MeterError as exc:
+            before, result.error = None, str(exc)
+        try:
+            yield result
+        finally:
+            if before is not None:
+                try:
+                    measurement = delta(before, self._meters.read())
+                except MeterError as exc:
+                    result.error = str(exc)
+                else:
+                    result.joules = measurement.joules
+                    result.seconds = measurement.seconds
+                    result.domains = dict(measurement.domains)
+                    result.co2_grams = joules_to_grams(measurement.joules, self._intensity)
+                    self._record(name, settings, measurement)
+            if result.error is not None:
+                self._record_error(name, settings, result.error)
+
+    def _record(self, name: str, settings: MarkerArgs, measurement: Measurement) -> None:
+        round_index = self._current_round()
+        if self._records is None or round_index is None:
+            return
+        record = self._records.setdefault(name, RegionRecord(settings))
+        earlier = record.rounds.get(round_index)
+        record.rounds[round_index] = measurement if earlier is None else earlier + measurement
+
+    def _record_error(self, name: str, settings: MarkerArgs, error: str) -> None:
+        if self._records is not None:
+            self._records.setdefault(name, RegionRecord(settings)).error = error

@@ -1,0 +1,189 @@
+"""Session start and end: build the session from the configuration; write what it found.
+
+Kept apart from the hooks so that ``plugin.py`` stays a list of one-line delegations.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pytest_greenbudget import report as reports
+from pytest_greenbudget.baseline import (
+    Baseline,
+    BaselineError,
+    default_profile,
+    load_baseline,
+    machine_info,
+    save_baseline,
+)
+from pytest_greenbudget.fixture import EnergyMeter
+from pytest_greenbudget.measure import MeterSet
+from pytest_greenbudget.meters.registry import MeterOptions, MeterSpecError, build_meters
+from pytest_greenbudget.session import EnergySession
+from pytest_greenbudget.settings import Settings, load_settings
+
+_LOCK_DIR_KEY = "greenbudget_lock_dir"
+
+
+def _meters(settings: Settings) -> MeterSet:
+    try:
+        return MeterSet(
+            build_meters(
+                settings.meter_specs,
+                MeterOptions(cpu_tdp_watts=settings.cpu_tdp_watts, country=settings.country),
+            )
+        )
+    except MeterSpecError as exc:
+        raise pytest.UsageError(f"greenbudget: {exc} (meter setting from {settings.source})") from None
+
+
+def start_session(config: pytest.Config) -> EnergySession:
+    """Settings, meters, baseline and lock: every usage error surfaces here, before any test."""
+    settings = load_settings(config)
+    try:
+        baseline = load_baseline(settings.baseline_path)
+    except BaselineError as exc:
+        raise pytest.UsageError(f"greenbudget: {exc}") from None
+    meters = _meters(settings)
+    profile = settings.profile or default_profile(meters.meters)
+    workerinput = getattr(config, "workerinput", None)
+    lock = lock_dir = None
+    if not meters.per_process:
+        from pytest_greenbudget.xdist import SessionLock, make_session_dir
+
+        if workerinput is not None:
+            given = workerinput.get(_LOCK_DIR_KEY)
+            lock = SessionLock(Path(given)) if given else None
+        elif _uses_xdist(config):
+            lock_dir = make_session_dir()
+            lock = SessionLock(lock_dir)
+
+    def baseline_joules(entry_id: str, _baseline: Baseline = baseline) -> float | None:
+        return _baseline.joules(profile, entry_id)
+
+    session = EnergySession(
+        settings, meters, profile, baseline_joules,
+        is_worker=workerinput is not None, lock=lock, lock_dir=lock_dir,
+    )
+    session.baseline_count = baseline.count(profile)
+    return session
+
+
+def _uses_xdist(config: pytest.Config) -> bool:
+    numprocesses = getattr(config.option, "numprocesses", None)
+    return bool(numprocesses) and config.pluginmanager.hasplugin("xdist")
+
+
+def header_lines(session: EnergySession) -> list[str]:
+    settings = session.settings
+    meters = ", ".join(
+        f"{m.name} ({'estimated' if m.estimated else 'measured'})" for m in session.meters.meters
+    )
+    count = session.baseline_count
+    baseline = _relative(settings.baseline_path, settings.rootdir)
+    return [
+        f"greenbudget: meters {meters}; profile {session.profile}; "
+        f"baseline {baseline} ({count} entries in this profile); config {settings.source}"
+    ]
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+_METER_NAME = re.compile(r"^(?:unmeasured: )?meter '([^']+)'")
+
+
+def meter_failures(entries: list[dict[str, object]]) -> list[str]:
+    """One sentence per meter that broke: what broke and how many entries it cost."""
+    costs: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for entry in entries:
+        if entry.get("status") != "unmeasured":
+            continue
+        message = str(entry.get("message") or "")
+        match = _METER_NAME.match(message)
+        meter = match.group(1) if match else "meter"
+        costs[meter] += 1
+        first.setdefault(meter, message.removeprefix("unmeasured: "))
+    return [
+        f"greenbudget: {first[meter]} -- {count} entr{'y' if count == 1 else 'ies'} left unmeasured"
+        for meter, count in costs.items()
+    ]
+
+
+def github_lines(session: EnergySession) -> list[str]:
+    """GitHub workflow commands that pin findings to the test's line in a pull request."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return []
+    from pytest_greenbudget.github import annotation
+
+    lines = []
+    for entry in session.entries:
+        if entry["status"] not in ("over_budget", "regressed"):
+            continue
+        path, line = entry.get("location") or (None, None)
+        level = "error" if entry.get("failed_for_energy") else "warning"
+        lines.append(
+            annotation(level, str(path), None if line is None else int(line) + 1,
+                       f"energy: {entry['id']}", str(entry["message"]))
+        )
+    return lines
+
+
+def finish_session(session: EnergySession, *, interrupted: bool) -> list[str]:
+    """Write reports and the baseline (controller only); return warnings to issue."""
+    if session.is_worker:
+        return []
+    settings = session.settings
+    entries = session.entries
+    info = session.run_info()
+    if settings.json_path is not None:
+        reports.write_json(settings.json_path, reports.json_document(entries, info))
+    if entries:
+        text = reports.markdown(entries, info)
+        if settings.markdown_path is not None:
+            reports.write_text(settings.markdown_path, text)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            reports.write_text(Path(summary), text, append=True)
+    messages = meter_failures(entries)
+    if settings.save:
+        messages += _save(session, interrupted=interrupted)
+    if session.lock_dir is not None:
+        from pytest_greenbudget.xdist import remove_session_dir
+
+        remove_session_dir(session.lock_dir)
+    return messages
+
+
+def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
+    settings = session.settings
+    if interrupted:
+        return [f"greenbudget: session interrupted; baseline {settings.baseline_path} not updated"]
+    results = {
+        e["id"]: {"joules": e["joules"], "seconds": e["seconds"]}
+        for e in session.entries
+        if e["outcome"] == "passed" and e["joules"] is not None
+    }
+    try:
+        save_baseline(settings.baseline_path, session.profile, machine_info(), results)
+    except BaselineError as exc:
+        return [f"greenbudget: baseline not saved: {exc}"]
+    return []
+
+
+def fixture_only_meter(config: pytest.Config) -> EnergyMeter:
+    """Under --greenbudget-off the fixture still returns numbers, from the estimate meter."""
+    from pytest_greenbudget.carbon import WORLD_INTENSITY
+    from pytest_greenbudget.meters.estimate import EstimateMeter
+
+    return EnergyMeter(MeterSet([EstimateMeter()]), WORLD_INTENSITY, lambda: None, None)

@@ -1,0 +1,141 @@
+"""Turn meter readings into measurements: deltas per domain, seconds, median of rounds."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pytest_greenbudget.meters.base import Meter, MeterError
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One combined reading of every meter, with the wall clock."""
+
+    joules: Mapping[str, float]
+    at: float
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Energy of one window (or the median of several rounds) by domain."""
+
+    domains: Mapping[str, float]
+    seconds: float
+    rounds: int = 1
+    #: The median of the rounds' totals, which need not equal the sum of domain medians.
+    total: float | None = None
+
+    @property
+    def joules(self) -> float:
+        return math.fsum(self.domains.values()) if self.total is None else self.total
+
+    def __add__(self, other: Measurement) -> Measurement:
+        names = list(dict.fromkeys([*self.domains, *other.domains]))
+        domains = {n: self.domains.get(n, 0.0) + other.domains.get(n, 0.0) for n in names}
+        return Measurement(
+            domains, self.seconds + other.seconds, self.rounds, self.joules + other.joules
+        )
+
+
+@dataclass
+class MeterSet:
+    """The session's meters read as one; same-named domains get ``<meter>:`` prefixes."""
+
+    meters: Sequence[Meter]
+    _clashes: set[str] | None = field(default=None, init=False)
+    #: Domain names each meter returned at its first reading, for the reports.
+    domains_by_meter: dict[str, list[str]] = field(default_factory=dict, init=False)
+
+    @property
+    def names(self) -> list[str]:
+        return [meter.name for meter in self.meters]
+
+    @property
+    def estimated(self) -> bool:
+        return any(meter.estimated for meter in self.meters)
+
+    @property
+    def per_process(self) -> bool:
+        """True only when every meter counts this process alone (no exclusive lock needed)."""
+        return all(getattr(meter, "per_process", False) is True for meter in self.meters)
+
+    @property
+    def resolution_s(self) -> float:
+        return max((float(getattr(m, "resolution_s", 0.0) or 0.0) for m in self.meters), default=0.0)
+
+    def read(self) -> Reading:
+        """Read every meter; any failure becomes a MeterError naming the meter."""
+        per_meter: list[tuple[str, Mapping[str, float]]] = []
+        for meter in self.meters:
+            try:
+                values = meter.read()
+                checked = {str(k): float(v) for k, v in values.items()}
+            except Exception as exc:
+                raise MeterError(f"meter {meter.name!r} failed to read: {_describe(exc)}") from exc
+            bad = [k for k, v in checked.items() if math.isnan(v) or math.isinf(v)]
+            if bad:
+                raise MeterError(f"meter {meter.name!r} returned a non-finite value for {bad[0]!r}")
+            per_meter.append((meter.name, checked))
+            if meter.name not in self.domains_by_meter:
+                self.domains_by_meter[meter.name] = list(checked)
+        at = time.perf_counter()
+        if len(per_meter) == 1:
+            return Reading(per_meter[0][1], at)
+        if self._clashes is None:
+            seen: dict[str, int] = {}
+            for _, values in per_meter:
+                for key in values:
+                    seen[key] = seen.get(key, 0) + 1
+            self._clashes = {key for key, count in seen.items() if count > 1}
+        combined: dict[str, float] = {}
+        for name, values in per_meter:
+            for key, value in values.items():
+                combined[f"{name}:{key}" if key in self._clashes else key] = value
+        return Reading(combined, at)
+
+    def close(self) -> None:
+        for meter in self.meters:
+            close = getattr(meter, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: S110 - closing must not hide the session's result
+                    pass
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def delta(before: Reading, after: Reading) -> Measurement:
+    """The energy between two readings; a counter that went backwards is a meter error."""
+    domains: dict[str, float] = {}
+    for key, end in after.joules.items():
+        start = before.joules.get(key)
+        if start is None:
+            raise MeterError(f"domain {key!r} appeared between two readings")
+        if end < start:
+            raise MeterError(
+                f"domain {key!r} went backwards ({start:g} J then {end:g} J); "
+                "a meter must return cumulative joules"
+            )
+        domains[key] = end - start
+    return Measurement(domains, max(0.0, after.at - before.at))
+
+
+def median(rounds: Sequence[Measurement]) -> Measurement:
+    """The median round, domain by domain; seconds likewise."""
+    if len(rounds) == 1:
+        return rounds[0]
+    names = list(dict.fromkeys(name for m in rounds for name in m.domains))
+    domains = {n: statistics.median(m.domains.get(n, 0.0) for m in rounds) for n in names}
+    return Measurement(
+        domains,
+        statistics.median(m.seconds for m in rounds),
+        len(rounds),
+        statistics.median(m.joules for m in rounds),
+    )

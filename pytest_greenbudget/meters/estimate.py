@@ -1,0 +1,124 @@
+"""The ``estimate`` meter: the test process's CPU time priced at the CPU's TDP share.
+
+It counts only this process (and children it has reaped), so it needs no exclusive
+measurement under xdist and works on every machine, at the price of being a model.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
+
+from pytest_greenbudget.carbon import CarbonDataError, codecarbon_data_dir
+
+#: codecarbon's fallback when the CPU is not in its table: 4 W per logical CPU.
+WATTS_PER_LOGICAL_CPU = 4.0
+
+_NOISE = [
+    (re.compile(r"\((?:R|TM|tm|r)\)"), ""),
+    (re.compile(r"\s+CPU\s*@.*$"), ""),
+    (re.compile(r"\s*@\s*[\d.]+\s*GHz.*$"), ""),
+    (re.compile(r"\s+\d+-Core\s+Processor.*$", re.IGNORECASE), ""),
+    (re.compile(r"\s+(?:CPU|Processor)\b", re.IGNORECASE), ""),
+    (re.compile(r"\s+"), " "),
+]
+
+
+@dataclass(frozen=True)
+class Tdp:
+    """The TDP used and where it came from, for the report."""
+
+    watts: float
+    source: str
+
+
+def cpu_model() -> str:
+    """The CPU model string as the OS reports it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def normalize_model(model: str) -> str:
+    """Strip the marketing noise that keeps a model from matching its table row."""
+    for pattern, replacement in _NOISE:
+        model = pattern.sub(replacement, model)
+    return model.strip()
+
+
+@cache
+def _cpu_table() -> dict[str, list[float]]:
+    path = codecarbon_data_dir() / "hardware" / "cpu_power.csv"
+    table: dict[str, list[float]] = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                table.setdefault(row["Name"].strip().lower(), []).append(float(row["TDP"]))
+            except (KeyError, ValueError, AttributeError):
+                continue
+    return table
+
+
+def lookup_tdp(model: str, logical_cpus: int, configured: float | None = None) -> Tdp:
+    """TDP from configuration, else the model's exact row in codecarbon's table, else 4 W/CPU."""
+    if configured is not None:
+        return Tdp(configured, "cpu_tdp_watts setting")
+    fallback = Tdp(
+        WATTS_PER_LOGICAL_CPU * logical_cpus,
+        f"default {WATTS_PER_LOGICAL_CPU:g} W x {logical_cpus} logical CPUs "
+        f"({model!r} has no single exact row in codecarbon's CPU table)",
+    )
+    try:
+        table = _cpu_table()
+    except (OSError, CarbonDataError):
+        return fallback
+    for candidate in (model, normalize_model(model)):
+        watts = set(table.get(candidate.lower(), []))
+        if len(watts) == 1:
+            return Tdp(watts.pop(), f"codecarbon CPU table row {candidate!r}")
+    return fallback
+
+
+def _children_seconds() -> float:
+    if resource is None:  # pragma: no cover - Windows
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class EstimateMeter:
+    """CPU seconds of this process and its reaped children x TDP / logical CPUs."""
+
+    name = "estimate"
+    estimated = True
+    per_process = True
+
+    def __init__(self, cpu_tdp_watts: float | None = None) -> None:
+        self.logical_cpus = os.cpu_count() or 1
+        self.model = cpu_model()
+        self.tdp = lookup_tdp(self.model, self.logical_cpus, cpu_tdp_watts)
+        self.watts_per_cpu_second = self.tdp.watts / self.logical_cpus
+        self.details = (
+            f"CPU time x {self.tdp.watts:g} W TDP / {self.logical_cpus} logical CPUs "
+            f"= {self.watts_per_cpu_second:.3g} W per busy CPU; TDP from {self.tdp.source}"
+        )
+
+    def read(self) -> Mapping[str, float]:
+        seconds = time.process_time() + _children_seconds()
+        return {"cpu": seconds * self.watts_per_cpu_second}

@@ -1,0 +1,325 @@
+"""The ``nvml`` meter: energy of the visible NVIDIA GPUs through NVML (``pynvml``).
+
+Volta and newer GPUs have an energy counter (``nvmlDeviceGetTotalEnergyConsumption``,
+mJ since the driver loaded, updated about every 100 ms): the meter reads it. Older
+GPUs only report power (``nvmlDeviceGetPowerUsage``, mW): a daemon thread samples it
+every 20 ms and integrates with the trapezoid rule, and each reading adds a sample
+taken at that moment so the window's edges are included. Sampled power misses short
+bursts, so a meter with any such GPU is marked ``estimated``.
+
+Only the GPUs this process can see count, in the order CUDA numbers them:
+``CUDA_VISIBLE_DEVICES`` holds NVML indices or (prefixes of) ``GPU-...`` UUIDs, and the
+first invalid or repeated entry hides itself and everything after it, as in CUDA.
+Each visible GPU is opened by UUID and reported as ``gpu:<n>``, ``n`` being its CUDA
+ordinal. Indices follow NVML's (PCI bus) order, which is CUDA's with
+``CUDA_DEVICE_ORDER=PCI_BUS_ID`` or identical GPUs; on mixed machines prefer UUIDs.
+
+GPU work is asynchronous: before each reading the meter waits for queued work with
+``torch.cuda.synchronize()`` when torch is already imported and has initialised CUDA
+(it never imports torch), so a test's kernels are not billed to the next test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_greenbudget.meters.base import MeterError, MeterUnavailable
+
+__all__ = ["SAMPLE_INTERVAL_S", "GpuInfo", "NvmlMeter", "parse_visible_devices", "visible_gpus"]
+
+SAMPLE_INTERVAL_S = 0.02
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    """A GPU this process sees: ``ordinal`` is its CUDA number (``gpu:<ordinal>``)."""
+
+    ordinal: int
+    uuid: str
+    name: str
+    nvml_index: int | None  # None for a MIG device named by its own UUID
+
+    def __str__(self) -> str:
+        return f"gpu:{self.ordinal} {self.name} ({self.uuid})"
+
+
+def _as_str(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _import_pynvml() -> Any:
+    try:
+        with warnings.catch_warnings():
+            # The deprecated `pynvml` distribution warns on import (an error under -W error).
+            warnings.simplefilter("ignore")
+            return importlib.import_module("pynvml")
+    except Exception as exc:
+        raise MeterUnavailable(
+            f"cannot import pynvml ({exc}); install the nvidia-ml-py distribution"
+        ) from exc
+
+
+def _nvml_reason(exc: BaseException) -> str:
+    kind = type(exc).__name__
+    if kind == "NVMLError_LibraryNotFound":
+        return "no NVIDIA driver (libnvidia-ml.so.1 not found)"
+    if kind == "NVMLError_DriverNotLoaded":
+        return "the NVIDIA driver is not loaded"
+    if kind == "NVMLError_NoPermission":
+        return "no permission to query the GPU through NVML"
+    if kind == "NVMLError_LibRmVersionMismatch":
+        return "NVML library and kernel driver versions differ (reboot or reload the driver)"
+    return f"NVML error: {exc}"
+
+
+def _init(pynvml: Any) -> None:
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as exc:
+        raise MeterUnavailable(_nvml_reason(exc)) from exc
+
+
+def parse_visible_devices(value: str | None, uuids: list[str]) -> list[int | str]:
+    """The devices ``CUDA_VISIBLE_DEVICES=value`` leaves visible, in CUDA order.
+
+    ``uuids`` are the UUIDs of all devices in NVML index order. Returns NVML indices,
+    or the literal ``MIG-...`` entries (opened by UUID later). ``None`` (unset) means
+    all devices; an empty value, ``-1`` or any invalid, ambiguous or repeated entry
+    ends the list there, as CUDA does.
+    """
+    if value is None:
+        return list(range(len(uuids)))
+    visible: list[int | str] = []
+    for raw in value.split(","):
+        entry = raw.strip()
+        index: int | str | None = None
+        if entry.lstrip("+-").isdigit():
+            number = int(entry)
+            index = number if 0 <= number < len(uuids) else None
+        elif entry.startswith("GPU-"):
+            matches = [i for i, u in enumerate(uuids) if u.startswith(entry)]
+            index = matches[0] if len(matches) == 1 else None
+        elif entry.startswith("MIG-"):
+            index = entry
+        if index is None or index in visible:
+            break
+        visible.append(index)
+    return visible
+
+
+def _resolve(pynvml: Any) -> list[GpuInfo]:
+    count = int(pynvml.nvmlDeviceGetCount())
+    uuids = [
+        _as_str(pynvml.nvmlDeviceGetUUID(pynvml.nvmlDeviceGetHandleByIndex(i)))
+        for i in range(count)
+    ]
+    gpus: list[GpuInfo] = []
+    for ordinal, dev in enumerate(parse_visible_devices(os.environ.get("CUDA_VISIBLE_DEVICES"), uuids)):
+        uuid = uuids[dev] if isinstance(dev, int) else dev
+        try:
+            handle = pynvml.nvmlDeviceGetHandleByUUID(uuid)
+        except pynvml.NVMLError:
+            if isinstance(dev, int):
+                raise
+            break  # an unknown MIG UUID is an invalid entry: it hides the rest
+        name = _as_str(pynvml.nvmlDeviceGetName(handle))
+        gpus.append(GpuInfo(ordinal, uuid, name, dev if isinstance(dev, int) else None))
+    return gpus
+
+
+def _no_gpu_reason(count_hint: str | None) -> str:
+    if count_hint is not None:
+        return (
+            f"no GPU visible: CUDA_VISIBLE_DEVICES={count_hint!r} selects no GPU "
+            "(empty, -1, or its first entry is not a valid index or GPU UUID)"
+        )
+    return "no GPU visible: NVML reports no NVIDIA GPU"
+
+
+def visible_gpus() -> list[GpuInfo]:
+    """The GPUs this process sees, by name and UUID; raises ``MeterUnavailable``."""
+    pynvml = _import_pynvml()
+    _init(pynvml)
+    try:
+        return _resolve(pynvml)
+    except pynvml.NVMLError as exc:
+        raise MeterUnavailable(_nvml_reason(exc)) from exc
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def _synchronize_torch() -> None:
+    """Wait for queued CUDA work, when torch (never imported here) already uses CUDA."""
+    torch: Any = sys.modules.get("torch")
+    if torch is None:
+        return
+    try:
+        cuda = torch.cuda
+        if not (cuda.is_initialized() and cuda.is_available()):
+            return
+        # Only devices that already have a context: synchronize() would create one
+        # (hundreds of MB) on a device the tests never touched.
+        has_context = getattr(torch._C, "_cuda_hasPrimaryContext", None)
+        for device in range(cuda.device_count()):
+            if has_context is None or has_context(device):
+                cuda.synchronize(device)
+    except Exception as exc:
+        raise MeterError(
+            f"nvml: torch.cuda.synchronize() failed, so queued GPU work cannot be "
+            f"waited for: {exc}"
+        ) from exc
+
+
+class NvmlMeter:
+    """Cumulative joules per visible NVIDIA GPU (``gpu:0``, ``gpu:1``...), since creation.
+
+    Machine-wide: every process's work on those GPUs is counted. Attributes ``gpus``
+    (:class:`GpuInfo` per domain), ``methods`` (``"counter"`` or ``"power"`` per GPU)
+    and ``details`` describe what is measured.
+    """
+
+    name = "nvml"
+    per_process = False
+    resolution_s = 0.1
+
+    def __init__(self) -> None:
+        pynvml = _import_pynvml()
+        _init(pynvml)
+        self._nvml: Any = pynvml
+        self._shut_down = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._thread_error: str | None = None
+        try:
+            self._setup()
+        except MeterUnavailable:
+            self._shutdown()
+            raise
+        except pynvml.NVMLError as exc:
+            self._shutdown()
+            raise MeterUnavailable(_nvml_reason(exc)) from exc
+        if "power" in self.methods:
+            self._thread = threading.Thread(
+                target=self._sample_loop, name="greenbudget-nvml-sampler", daemon=True
+            )
+            self._thread.start()
+
+    def _setup(self) -> None:
+        pynvml = self._nvml
+        gpus = _resolve(pynvml)
+        if not gpus:
+            raise MeterUnavailable(_no_gpu_reason(os.environ.get("CUDA_VISIBLE_DEVICES")))
+        self.gpus: tuple[GpuInfo, ...] = tuple(gpus)
+        self.domains: tuple[str, ...] = tuple(f"gpu:{g.ordinal}" for g in gpus)
+        self._handles = [pynvml.nvmlDeviceGetHandleByUUID(g.uuid) for g in gpus]
+        methods: list[str] = []
+        self._origin_mj: list[int] = []
+        self._last_t: list[float] = []
+        self._last_w: list[float] = []
+        self._energy_j: list[float] = []
+        for gpu, handle in zip(gpus, self._handles):
+            origin = 0
+            try:
+                origin = int(pynvml.nvmlDeviceGetTotalEnergyConsumption(handle))
+                methods.append("counter")
+            except pynvml.NVMLError_NotSupported:
+                try:
+                    pynvml.nvmlDeviceGetPowerUsage(handle)
+                except pynvml.NVMLError_NotSupported as exc:
+                    raise MeterUnavailable(
+                        f"{gpu} reports neither an energy counter nor its power "
+                        "(a MIG slice, or a GPU without power sensors)"
+                    ) from exc
+                methods.append("power")
+            self._origin_mj.append(origin)
+            self._last_t.append(time.perf_counter())
+            self._last_w.append(0.0)
+            self._energy_j.append(0.0)
+        self.methods: tuple[str, ...] = tuple(methods)
+        for i, method in enumerate(methods):
+            if method == "power":
+                self._last_w[i] = pynvml.nvmlDeviceGetPowerUsage(self._handles[i]) / 1000.0
+                self._last_t[i] = time.perf_counter()
+        self.estimated = "power" in methods
+        described = [
+            f"{g} "
+            + (
+                "energy counter"
+                if m == "counter"
+                else f"power sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms (estimated)"
+            )
+            for g, m in zip(gpus, methods)
+        ]
+        self.details = "NVML: " + "; ".join(described)
+
+    def _sample(self, i: int) -> None:
+        """Integrate GPU ``i``'s power up to now (trapezoid); caller holds the lock."""
+        watts = self._nvml.nvmlDeviceGetPowerUsage(self._handles[i]) / 1000.0
+        now = time.perf_counter()
+        self._energy_j[i] += (watts + self._last_w[i]) / 2.0 * (now - self._last_t[i])
+        self._last_w[i] = watts
+        self._last_t[i] = now
+
+    def _sample_loop(self) -> None:
+        sampled = [i for i, m in enumerate(self.methods) if m == "power"]
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            with self._lock:
+                if self._shut_down:
+                    return
+                for i in sampled:
+                    try:
+                        self._sample(i)
+                    except self._nvml.NVMLError as exc:
+                        self._thread_error = f"{self.gpus[i]}: power sampling failed: {exc}"
+                        return
+
+    def read(self) -> Mapping[str, float]:
+        """Joules per GPU since the meter was created, after queued torch work is done."""
+        _synchronize_torch()
+        pynvml = self._nvml
+        with self._lock:
+            if self._shut_down:
+                raise MeterError("the nvml meter is closed")
+            if self._thread_error is not None:
+                raise MeterError(f"nvml: {self._thread_error}")
+            out: dict[str, float] = {}
+            for i, domain in enumerate(self.domains):
+                try:
+                    if self.methods[i] == "counter":
+                        mj = int(pynvml.nvmlDeviceGetTotalEnergyConsumption(self._handles[i]))
+                        out[domain] = (mj - self._origin_mj[i]) / 1000.0
+                    else:
+                        self._sample(i)
+                        out[domain] = self._energy_j[i]
+                except pynvml.NVMLError as exc:
+                    raise MeterError(f"nvml: reading {self.gpus[i]} failed: {exc}") from exc
+            return out
+
+    def _shutdown(self) -> None:
+        with self._lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        try:
+            self._nvml.nvmlShutdown()
+        except self._nvml.NVMLError:
+            pass
+
+    def close(self) -> None:
+        """Stop the sampling thread and release NVML (once: each init has one shutdown)."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=1.0)
+        self._shutdown()

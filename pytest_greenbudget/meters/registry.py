@@ -1,0 +1,122 @@
+"""Turn meter specs (``auto``, built-in names, ``module:Class``) into meter objects.
+
+Availability is decided once, here, so a missing counter is a usage error before any
+test runs rather than a surprise in the middle of the session.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pytest_greenbudget.meters.base import Meter, MeterUnavailable
+
+BUILTIN = ("auto", "estimate", "rapl", "nvml", "codecarbon")
+
+
+class MeterSpecError(Exception):
+    """A meter spec that names nothing usable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class MeterOptions:
+    """What the built-in meters need from the configuration."""
+
+    cpu_tdp_watts: float | None = None
+    country: str | None = None
+
+
+def _estimate(options: MeterOptions) -> Meter:
+    from pytest_greenbudget.meters.estimate import EstimateMeter
+
+    return EstimateMeter(options.cpu_tdp_watts)
+
+
+def _rapl(options: MeterOptions) -> Meter:
+    from pytest_greenbudget.meters.rapl import RaplMeter
+
+    return RaplMeter()
+
+
+def _nvml(options: MeterOptions) -> Meter:
+    from pytest_greenbudget.meters.nvml import NvmlMeter
+
+    return NvmlMeter()
+
+
+def _codecarbon(options: MeterOptions) -> Meter:
+    from pytest_greenbudget.meters.codecarbon_meter import CodecarbonMeter
+
+    return CodecarbonMeter(options.country)
+
+
+_FACTORIES: dict[str, Callable[[MeterOptions], Meter]] = {
+    "estimate": _estimate,
+    "rapl": _rapl,
+    "nvml": _nvml,
+    "codecarbon": _codecarbon,
+}
+
+
+def _auto(options: MeterOptions) -> list[Meter]:
+    """RAPL where readable, else the estimate; plus NVML where a GPU is visible. Never fails."""
+    meters: list[Meter] = []
+    try:
+        meters.append(_rapl(options))
+    except MeterUnavailable:
+        meters.append(_estimate(options))
+    try:
+        meters.append(_nvml(options))
+    except MeterUnavailable:
+        pass
+    return meters
+
+
+def _custom(spec: str) -> Meter:
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise MeterSpecError(f"meter {spec!r}: expected 'package.module:ClassName'")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise MeterSpecError(
+            f"meter {spec!r}: cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    cls = getattr(module, class_name, None)
+    if cls is None or not callable(cls):
+        raise MeterSpecError(f"meter {spec!r}: module {module_name!r} has no class {class_name!r}")
+    try:
+        meter = cls()
+    except Exception as exc:
+        raise MeterSpecError(
+            f"meter {spec!r}: constructing {class_name}() failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    missing = [attr for attr in ("name", "estimated", "read") if not hasattr(meter, attr)]
+    if missing:
+        raise MeterSpecError(
+            f"meter {spec!r}: {class_name} is not a meter; it lacks {', '.join(missing)} "
+            "(a meter needs name, estimated and read())"
+        )
+    return meter  # type: ignore[no-any-return]
+
+
+def build_meters(specs: Sequence[str], options: MeterOptions) -> list[Meter]:
+    """Meter objects for the specs, in order; raise MeterSpecError for anything unusable."""
+    meters: list[Meter] = []
+    for spec in specs:
+        if spec == "auto":
+            meters.extend(_auto(options))
+        elif spec in _FACTORIES:
+            try:
+                meters.append(_FACTORIES[spec](options))
+            except MeterUnavailable as exc:
+                raise MeterSpecError(f"meter {spec!r} is not available on this machine: {exc}") from exc
+        elif ":" in spec:
+            meters.append(_custom(spec))
+        else:
+            raise MeterSpecError(
+                f"unknown meter {spec!r}; expected one of {', '.join(BUILTIN)} "
+                "or 'package.module:ClassName'"
+            )
+    return meters

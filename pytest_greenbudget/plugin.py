@@ -1,0 +1,164 @@
+"""The pytest hooks. Each one delegates to the plain-Python modules beside it."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from pytest_greenbudget import report as reports
+from pytest_greenbudget.session import ITEM_STATE, EnergySession, ItemState
+from pytest_greenbudget.warning import EnergyBudgetWarning
+
+SESSION = pytest.StashKey[EnergySession]()
+MARKER_HELP = (
+    "energy_budget(budget=None, *, tolerance=None, on_exceed=None, rounds=None, warmup=None): "
+    "measure this test's energy and fail (or warn) when it exceeds the budget, e.g. '50 J', "
+    "'2 Wh' or '3 gCO2e' (pytest-greenbudget)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("greenbudget", "energy and carbon budgets (pytest-greenbudget)")
+    group.addoption("--greenbudget-config", metavar="PATH", default=None,
+                    help="read [tool.greenbudget] from this TOML file instead of pyproject.toml")
+    group.addoption("--greenbudget-meter", metavar="SPEC", default=None,
+                    help="meters to use: auto, estimate, rapl, nvml, codecarbon, 'a,b' or "
+                    "package.module:Class (overrides the 'meter' setting)")
+    group.addoption("--greenbudget-off", action="store_true", default=False,
+                    help="measure nothing and judge nothing")
+    group.addoption("--greenbudget-all", action="store_true", default=False,
+                    help="also measure and report tests without a budget (as measure_all = true)")
+    group.addoption("--greenbudget-warn-only", action="store_true", default=False,
+                    help="every energy verdict warns; no test fails for energy")
+    group.addoption("--greenbudget-save", action="store_true", default=False,
+                    help="write this run's results of passed tests into the baseline file")
+    group.addoption("--greenbudget-profile", metavar="NAME", default=None,
+                    help="baseline profile to compare with and save to (default: from meters "
+                    "and hardware)")
+    group.addoption("--greenbudget-json", metavar="PATH", default=None,
+                    help="write the JSON energy report to PATH")
+    group.addoption("--greenbudget-markdown", metavar="PATH", default=None,
+                    help="write the Markdown energy report to PATH")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    if config.getoption("help", False) or config.getoption("greenbudget_off"):
+        return
+    from pytest_greenbudget.lifecycle import start_session
+
+    session = start_session(config)
+    config.stash[SESSION] = session
+    config.pluginmanager.register(GreenBudgetPlugin(session), "greenbudget-session")
+
+
+@pytest.fixture
+def energy_meter(request: pytest.FixtureRequest) -> Any:
+    """Measure named regions of a test: ``with energy_meter.measure("int8") as r: ...``."""
+    session = request.config.stash.get(SESSION, None)
+    if session is None:
+        from pytest_greenbudget.lifecycle import fixture_only_meter
+
+        return fixture_only_meter(request.config)
+    return session.energy_meter(request.node.stash.get(ITEM_STATE, None))
+
+
+class GreenBudgetPlugin:
+    """Hooks that exist only while measurement is on."""
+
+    def __init__(self, session: EnergySession) -> None:
+        self.session = session
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        from pytest_greenbudget.lifecycle import header_lines
+
+        return header_lines(self.session)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            item.stash[ITEM_STATE] = self.session.prepare(item)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        state = item.stash.get(ITEM_STATE, None)
+        if state is not None and state.marker_error is not None:
+            pytest.fail(state.marker_error, pytrace=False)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        with self.session.shared():
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True, trylast=True, specname="pytest_runtest_setup")
+    def measure_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        state = _state(item)
+        with self.session.measure_phase(item, state, "setup"):
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        state = _state(item)
+        try:
+            return (yield from self.session.run_call(item, state))
+        finally:
+            if self.session.settings.phases == "call":
+                self.session.finish(item, state)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        state = _state(item)
+        try:
+            with self.session.measure_phase(item, state, "teardown"):
+                return (yield)
+        finally:
+            if self.session.settings.phases == "all":
+                self.session.finish(item, state)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        state = item.stash.get(ITEM_STATE, None)
+        if report.when == "teardown" and state is not None and state.entries:
+            report.greenbudget_entries = state.entries  # type: ignore[attr-defined]
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not self.session.is_worker:
+            self.session.collect(report)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.session.is_worker or not self.session.entries:
+            return
+        terminalreporter.write_sep("=", "energy summary (pytest-greenbudget)")
+        for line in reports.terminal_lines(self.session.entries, self.session.run_info()):
+            terminalreporter.write_line(line)
+        from pytest_greenbudget.lifecycle import github_lines
+
+        for line in github_lines(self.session):
+            terminalreporter.write_line(line)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from pytest_greenbudget.lifecycle import finish_session
+
+        for message in finish_session(self.session, interrupted=exitstatus == 2):
+            warnings.warn(EnergyBudgetWarning(message), stacklevel=1)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.session.close()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["greenbudget_lock_dir"] = self.session.lock_dir_for_workers()
+
+
+def _state(item: pytest.Item) -> ItemState:
+    state = item.stash.get(ITEM_STATE, None)
+    if state is None:  # an item created after collection (rare plugins): measure as unmarked
+        state = item.stash[ITEM_STATE] = ItemState()
+    return state
+

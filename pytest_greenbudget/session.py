@@ -1,0 +1,374 @@
+"""One session's energy state: settings, meters, baseline, and each test's measurements.
+
+The pytest hooks in ``plugin.py`` call into this object; everything a report needs is
+turned into plain dictionaries (entries) that travel on test reports, so the
+controller builds the same summary with or without pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_greenbudget.budget import (
+    MARKER,
+    MarkerArgs,
+    MarkerError,
+    Policy,
+    Verdict,
+    judge,
+    parse_marker,
+    resolve_policy,
+)
+from pytest_greenbudget.carbon import joules_to_grams
+from pytest_greenbudget.fixture import EnergyMeter, RegionRecord
+from pytest_greenbudget.measure import Measurement, MeterSet, Reading, delta, median
+from pytest_greenbudget.meters.base import MeterError
+from pytest_greenbudget.report import MeterInfo, RunInfo
+from pytest_greenbudget.settings import Settings
+from pytest_greenbudget.warning import EnergyBudgetWarning
+from pytest_greenbudget.xdist import SessionLock
+
+Entry = dict[str, Any]
+
+
+@dataclass
+class ItemState:
+    """What one test has measured so far."""
+
+    policy: Policy | None = None
+    marker_error: str | None = None
+    setup: Measurement | None = None
+    teardown: Measurement | None = None
+    rounds: list[Measurement] = field(default_factory=list)
+    error: str | None = None
+    round_index: int | None = 0
+    call_ran: bool = False
+    call_passed: bool = False
+    regions: dict[str, RegionRecord] = field(default_factory=dict)
+    entries: list[Entry] = field(default_factory=list)
+
+
+ITEM_STATE = pytest.StashKey[ItemState]()
+
+
+class EnergySession:
+    """The plugin's state for one pytest process (controller or worker)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        meters: MeterSet,
+        profile: str,
+        baseline_joules: Callable[[str], float | None],
+        *,
+        is_worker: bool = False,
+        lock: SessionLock | None = None,
+        lock_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.meters = meters
+        self.profile = profile
+        self.baseline_joules = baseline_joules
+        self.is_worker = is_worker
+        #: Cross-process lock under xdist with machine-wide meters; None otherwise.
+        self.lock = lock if not meters.per_process else None
+        #: The lock's folder, created by the controller and removed by it at the end.
+        self.lock_dir = lock_dir
+        self.baseline_count = 0
+        self.entries: list[Entry] = []
+        self.outcomes: dict[str, str] = {}
+
+    def shared(self) -> contextlib.AbstractContextManager[object]:
+        """Every test holds this while it runs, so an exclusive measurement waits for it."""
+        return self.lock.shared() if self.lock is not None else contextlib.nullcontext()
+
+    def lock_dir_for_workers(self) -> str | None:
+        return str(self.lock_dir) if self.lock_dir is not None else None
+
+    def run_info(self) -> RunInfo:
+        seen = self.meters.domains_by_meter
+        if not seen and len(self.meters.meters) == 1:
+            names = {d for e in self.entries for d in e.get("domains") or {}}
+            seen = {self.meters.names[0]: sorted(names)}
+        return RunInfo(
+            meters=[
+                MeterInfo(m.name, bool(m.estimated), seen.get(m.name, []),
+                          str(getattr(m, "details", "") or ""))
+                for m in self.meters.meters
+            ],
+            profile=self.profile,
+            intensity=self.settings.carbon_intensity,
+            intensity_source=self.settings.intensity_source,
+        )
+
+    def close(self) -> None:
+        self.meters.close()
+        if self.lock is not None:
+            self.lock.close()
+
+    # -- collection -----------------------------------------------------------------
+
+    def prepare(self, item: pytest.Item) -> ItemState:
+        """Resolve the item's policy once; a bad marker is kept to fail that test alone."""
+        state = ItemState()
+        marker_args: MarkerArgs | None = None
+        mark = item.get_closest_marker(MARKER)
+        if mark is not None:
+            try:
+                marker_args = parse_marker(mark.args, mark.kwargs)
+            except MarkerError as exc:
+                state.marker_error = f"{item.nodeid}: {exc}"
+                return state
+        state.policy = resolve_policy(self.settings, item.nodeid, marker_args)
+        return state
+
+    # -- measuring --------------------------------------------------------------------
+
+    def _read(self, state: ItemState) -> Reading | None:
+        if state.error is not None:
+            return None
+        try:
+            return self.meters.read()
+        except MeterError as exc:
+            state.error = str(exc)
+            return None
+
+    def _measure(self, state: ItemState, before: Reading | None) -> Measurement | None:
+        after = self._read(state)
+        if before is None or after is None:
+            return None
+        try:
+            measurement = delta(before, after)
+        except MeterError as exc:
+            state.error = str(exc)
+            return None
+        return measurement
+
+    @contextlib.contextmanager
+    def _exclusively(self, needed: bool) -> Iterator[None]:
+        if needed and self.lock is not None:
+            with self.lock.exclusive():
+                yield
+        else:
+            yield
+
+    def needs_exclusive(self, item: pytest.Item, state: ItemState) -> bool:
+        uses_fixture = "energy_meter" in getattr(item, "fixturenames", ())
+        return (state.policy is not None or uses_fixture) and not self.meters.per_process
+
+    @contextlib.contextmanager
+    def measure_phase(self, item: pytest.Item, state: ItemState, phase: str) -> Iterator[None]:
+        """Measure setup or teardown when ``phases = "all"``."""
+        if state.policy is None or self.settings.phases != "all":
+            yield
+            return
+        with self._exclusively(self.needs_exclusive(item, state)):
+            before = self._read(state)
+            try:
+                yield
+            finally:
+                measurement = self._measure(state, before)
+                setattr(state, phase, measurement)
+
+    def run_call(self, item: pytest.Item, state: ItemState) -> Iterator[None]:
+        """Generator body of the call-phase wrapper: warm-up, extra rounds, then the last one."""
+        policy = state.policy
+        rounds = policy.rounds if policy is not None else 1
+        warmup = policy.warmup if policy is not None else 0
+        with self._exclusively(self.needs_exclusive(item, state)):
+            state.call_ran = True
+            state.round_index = None
+            for _ in range(warmup):
+                item.runtest()
+            for index in range(rounds):
+                state.round_index = index
+                before = self._read(state) if policy is not None else None
+                try:
+                    if index == rounds - 1:
+                        yield
+                    else:
+                        item.runtest()
+                finally:
+                    if policy is not None:
+                        measured = self._measure(state, before)
+                        if measured is not None:
+                            state.rounds.append(measured)
+        state.call_passed = True
+
+    def energy_meter(self, state: ItemState | None) -> EnergyMeter:
+        return EnergyMeter(
+            self.meters,
+            self.settings.carbon_intensity,
+            (lambda: state.round_index) if state is not None else (lambda: 0),
+            state.regions if state is not None else None,
+        )
+
+    # -- judging ----------------------------------------------------------------------
+
+    def finish(self, item: pytest.Item, state: ItemState) -> None:
+        """Build the entries; fail or warn for findings of a test that passed on its own."""
+        if not state.call_ran:
+            return
+        location = _location(item)
+        settings = self.settings
+        policy = state.policy
+        findings: list[tuple[str, Verdict, Entry]] = []
+        if policy is not None:
+            measurement: Measurement | None = None
+            if state.error is None and state.rounds:
+                measurement = median(state.rounds)
+                if settings.phases == "all":
+                    if state.setup is None or state.teardown is None:
+                        measurement = None
+                    else:
+                        measurement = state.setup + measurement + state.teardown
+            entry = self._entry(item.nodeid, "test", measurement, policy.budget, policy.tolerance,
+                                state.error, location)
+            entry["rounds"] = policy.rounds
+            state.entries.append(entry)
+            if entry["status"] in ("over_budget", "regressed"):
+                findings.append((policy.on_exceed, Verdict(entry["status"], entry["message"]), entry))
+            _junit(item, entry)
+        default_tolerance = policy.tolerance if policy is not None else settings.tolerance
+        default_on_exceed = policy.on_exceed if policy is not None else settings.on_exceed
+        for name, record in state.regions.items():
+            rounds = [m for _, m in sorted(record.rounds.items())]
+            region_measurement = median(rounds) if rounds and record.error is None else None
+            tolerance = record.settings.tolerance
+            entry = self._entry(
+                f"{item.nodeid}::{name}",
+                "region",
+                region_measurement,
+                record.settings.budget,
+                default_tolerance if tolerance is None else tolerance,
+                record.error if region_measurement is None else None,
+                location,
+            )
+            entry["rounds"] = len(rounds)
+            state.entries.append(entry)
+            if entry["status"] in ("over_budget", "regressed"):
+                on_exceed = record.settings.on_exceed or default_on_exceed
+                on_exceed = "warn" if settings.warn_only else on_exceed
+                verdict = Verdict(entry["status"], f"{name}: {entry['message']}")
+                findings.append((on_exceed, verdict, entry))
+        if state.call_passed and findings:
+            self._act(item, findings)
+
+    def _act(self, item: pytest.Item, findings: list[tuple[str, Verdict, Entry]]) -> None:
+        failing = []
+        for how, verdict, entry in findings:
+            if how == "fail" and self._fails(verdict):
+                entry["failed_for_energy"] = True
+                failing.append(verdict.message)
+            else:
+                path, line = _location(item)
+                warnings.warn_explicit(
+                    EnergyBudgetWarning(f"{item.nodeid}: {verdict.message}"),
+                    category=EnergyBudgetWarning,
+                    filename=path,
+                    lineno=(line or 0) + 1,
+                )
+        if failing:
+            pytest.fail("\n".join(m for m in failing if m), pytrace=False)
+
+    def _fails(self, verdict: Verdict) -> bool:
+        """A regression does not fail a saving run: that run is re-recording the baseline."""
+        return not (verdict.status == "regressed" and self.settings.save)
+
+    def _entry(
+        self,
+        entry_id: str,
+        kind: str,
+        measurement: Measurement | None,
+        budget: Any,
+        tolerance: float,
+        error: str | None,
+        location: tuple[str, int | None],
+    ) -> Entry:
+        settings = self.settings
+        baseline = self.baseline_joules(entry_id)
+        entry: Entry = {
+            "id": entry_id,
+            "kind": kind,
+            "outcome": None,
+            "budget": budget.as_dict() if budget is not None else None,
+            "baseline_joules": baseline,
+            "tolerance": tolerance,
+            "location": [location[0], location[1]],
+        }
+        if measurement is None:
+            entry.update(
+                status="unmeasured", joules=None, seconds=None, co2_grams=None, domains={},
+                message=f"unmeasured: {error or 'no reading'}", below_resolution=False,
+            )
+            return entry
+        verdict = judge(
+            measurement.joules,
+            budget=budget,
+            baseline_joules=baseline,
+            tolerance=tolerance,
+            min_delta=settings.min_delta,
+            intensity=settings.carbon_intensity,
+        )
+        entry.update(
+            status=verdict.status,
+            joules=measurement.joules,
+            seconds=measurement.seconds,
+            co2_grams=joules_to_grams(measurement.joules, settings.carbon_intensity),
+            domains=dict(measurement.domains),
+            message=verdict.message,
+            below_resolution=measurement.seconds < self.meters.resolution_s,
+        )
+        return entry
+
+    # -- collecting results (controller side) -----------------------------------------
+
+    def collect(self, report: pytest.TestReport) -> None:
+        """Track pytest's outcome per test; take the entries from the teardown report."""
+        outcome = _outcome(report)
+        previous = self.outcomes.get(report.nodeid, "passed")
+        self.outcomes[report.nodeid] = max(previous, outcome, key=_OUTCOME_RANK.__getitem__)
+        if report.when == "teardown":
+            for entry in getattr(report, "greenbudget_entries", None) or []:
+                entry["outcome"] = self.outcomes.get(report.nodeid, "passed")
+                self.entries.append(entry)
+
+
+_OUTCOME_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+
+
+def _outcome(report: pytest.TestReport) -> str:
+    if report.when == "call":
+        if hasattr(report, "wasxfail"):
+            return "skipped"
+        return {"passed": "passed", "failed": "failed"}.get(report.outcome, "skipped")
+    if report.failed:
+        return "error"
+    return "skipped" if report.skipped else "passed"
+
+
+def _location(item: pytest.Item) -> tuple[str, int | None]:
+    path, line, _ = item.location
+    return str(Path(path)), line
+
+
+def _junit(item: pytest.Item, entry: Entry) -> None:
+    properties = item.user_properties
+    properties.append(("energy_status", entry["status"]))
+    if entry["joules"] is not None:
+        properties.append(("energy_joules", f"{entry['joules']:.6g}"))
+    if entry["budget"] is not None:
+        budget = entry["budget"]
+        properties.append(
+            ("energy_budget", f"{budget['joules']:.6g} J" if "joules" in budget
+             else f"{budget['co2_grams']:.6g} gCO2e")
+        )
+    if entry["baseline_joules"] is not None:
+        properties.append(("energy_baseline_joules", f"{entry['baseline_joules']:.6g}"))
