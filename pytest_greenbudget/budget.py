@@ -6,7 +6,7 @@ without running pytest.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,8 +14,8 @@ from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.quantity import Quantity, format_grams, format_joules
 from pytest_greenbudget.settings import (
     OnExceed,
-    Settings,
     SettingError,
+    Settings,
     as_float,
     as_int,
     as_on_exceed,
@@ -66,7 +66,7 @@ def parse_marker(args: Sequence[object], kwargs: Mapping[str, object]) -> Marker
     if args and "budget" in kwargs:
         raise MarkerError(f"{where} got the budget twice (positional and budget=)")
     values = {"budget": args[0] if args else kwargs.get("budget"), **kwargs}
-    checks = {
+    checks: dict[str, Callable[[object], object]] = {
         "budget": as_quantity,
         "tolerance": as_float,
         "on_exceed": as_on_exceed,

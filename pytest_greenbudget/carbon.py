@@ -23,7 +23,9 @@ def codecarbon_data_dir() -> Path:
     """codecarbon's ``data`` folder, found without executing codecarbon's ``__init__``."""
     spec = importlib.util.find_spec("codecarbon")
     if spec is None or not spec.submodule_search_locations:
-        raise CarbonDataError("codecarbon is not installed; install pytest-greenbudget's dependencies")
+        raise CarbonDataError(
+            "codecarbon is not installed; install pytest-greenbudget's dependencies"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 

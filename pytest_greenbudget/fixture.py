@@ -68,7 +68,9 @@ class EnergyMeter:
                 [], {"budget": budget, "tolerance": tolerance, "on_exceed": on_exceed}
             )
         except MarkerError as exc:
-            message = str(exc).replace("@pytest.mark.energy_budget", f"energy_meter.measure({name!r})")
+            message = str(exc).replace(
+                "@pytest.mark.energy_budget", f"energy_meter.measure({name!r})"
+            )
             raise ValueError(message) from None
         result = RegionResult(name)
         try:

@@ -9,6 +9,7 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -39,7 +40,9 @@ def _meters(settings: Settings) -> MeterSet:
             )
         )
     except MeterSpecError as exc:
-        raise pytest.UsageError(f"greenbudget: {exc} (meter setting from {settings.source})") from None
+        raise pytest.UsageError(
+            f"greenbudget: {exc} (meter setting from {settings.source})"
+        ) from None
 
 
 def start_session(config: pytest.Config) -> EnergySession:
@@ -67,8 +70,13 @@ def start_session(config: pytest.Config) -> EnergySession:
         return _baseline.joules(profile, entry_id)
 
     session = EnergySession(
-        settings, meters, profile, baseline_joules,
-        is_worker=workerinput is not None, lock=lock, lock_dir=lock_dir,
+        settings,
+        meters,
+        profile,
+        baseline_joules,
+        is_worker=workerinput is not None,
+        lock=lock,
+        lock_dir=lock_dir,
     )
     session.baseline_count = baseline.count(profile)
     return session
@@ -131,10 +139,17 @@ def github_lines(session: EnergySession) -> list[str]:
         if entry["status"] not in ("over_budget", "regressed"):
             continue
         path, line = entry.get("location") or (None, None)
-        level = "error" if entry.get("failed_for_energy") else "warning"
+        level: Literal["error", "warning"] = (
+            "error" if entry.get("failed_for_energy") else "warning"
+        )
         lines.append(
-            annotation(level, str(path), None if line is None else int(line) + 1,
-                       f"energy: {entry['id']}", str(entry["message"]))
+            annotation(
+                level,
+                str(path),
+                None if line is None else int(line) + 1,
+                f"energy: {entry['id']}",
+                str(entry["message"]),
+            )
         )
     return lines
 

@@ -65,7 +65,9 @@ class MeterSet:
 
     @property
     def resolution_s(self) -> float:
-        return max((float(getattr(m, "resolution_s", 0.0) or 0.0) for m in self.meters), default=0.0)
+        return max(
+            (float(getattr(m, "resolution_s", 0.0) or 0.0) for m in self.meters), default=0.0
+        )
 
     def read(self) -> Reading:
         """Read every meter; any failure becomes a MeterError naming the meter."""
@@ -103,7 +105,7 @@ class MeterSet:
             if callable(close):
                 try:
                     close()
-                except Exception:  # noqa: S110 - closing must not hide the session's result
+                except Exception:
                     pass
 
 

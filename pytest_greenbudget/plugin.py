@@ -22,26 +22,61 @@ MARKER_HELP = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("greenbudget", "energy and carbon budgets (pytest-greenbudget)")
-    group.addoption("--greenbudget-config", metavar="PATH", default=None,
-                    help="read [tool.greenbudget] from this TOML file instead of pyproject.toml")
-    group.addoption("--greenbudget-meter", metavar="SPEC", default=None,
-                    help="meters to use: auto, estimate, rapl, nvml, codecarbon, 'a,b' or "
-                    "package.module:Class (overrides the 'meter' setting)")
-    group.addoption("--greenbudget-off", action="store_true", default=False,
-                    help="measure nothing and judge nothing")
-    group.addoption("--greenbudget-all", action="store_true", default=False,
-                    help="also measure and report tests without a budget (as measure_all = true)")
-    group.addoption("--greenbudget-warn-only", action="store_true", default=False,
-                    help="every energy verdict warns; no test fails for energy")
-    group.addoption("--greenbudget-save", action="store_true", default=False,
-                    help="write this run's results of passed tests into the baseline file")
-    group.addoption("--greenbudget-profile", metavar="NAME", default=None,
-                    help="baseline profile to compare with and save to (default: from meters "
-                    "and hardware)")
-    group.addoption("--greenbudget-json", metavar="PATH", default=None,
-                    help="write the JSON energy report to PATH")
-    group.addoption("--greenbudget-markdown", metavar="PATH", default=None,
-                    help="write the Markdown energy report to PATH")
+    group.addoption(
+        "--greenbudget-config",
+        metavar="PATH",
+        default=None,
+        help="read [tool.greenbudget] from this TOML file instead of pyproject.toml",
+    )
+    group.addoption(
+        "--greenbudget-meter",
+        metavar="SPEC",
+        default=None,
+        help="meters to use: auto, estimate, rapl, nvml, codecarbon, 'a,b' or "
+        "package.module:Class (overrides the 'meter' setting)",
+    )
+    group.addoption(
+        "--greenbudget-off",
+        action="store_true",
+        default=False,
+        help="measure nothing and judge nothing",
+    )
+    group.addoption(
+        "--greenbudget-all",
+        action="store_true",
+        default=False,
+        help="also measure and report tests without a budget (as measure_all = true)",
+    )
+    group.addoption(
+        "--greenbudget-warn-only",
+        action="store_true",
+        default=False,
+        help="every energy verdict warns; no test fails for energy",
+    )
+    group.addoption(
+        "--greenbudget-save",
+        action="store_true",
+        default=False,
+        help="write this run's results of passed tests into the baseline file",
+    )
+    group.addoption(
+        "--greenbudget-profile",
+        metavar="NAME",
+        default=None,
+        help="baseline profile to compare with and save to (default: from meters and hardware)",
+    )
+    group.addoption(
+        "--greenbudget-json",
+        metavar="PATH",
+        default=None,
+        help="write the JSON energy report to PATH",
+    )
+    group.addoption(
+        "--greenbudget-markdown",
+        metavar="PATH",
+        default=None,
+        help="write the Markdown energy report to PATH",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,6 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
     session = start_session(config)
     config.stash[SESSION] = session
     config.pluginmanager.register(GreenBudgetPlugin(session), "greenbudget-session")
+    if session.settings.phases == "all":
+        config.pluginmanager.register(AllPhases(session), "greenbudget-all-phases")
+    if session.lock is not None:
+        config.pluginmanager.register(SharedLock(session), "greenbudget-xdist-lock")
 
 
 @pytest.fixture
@@ -88,33 +127,18 @@ class GreenBudgetPlugin:
             pytest.fail(state.marker_error, pytrace=False)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        with self.session.shared():
-            return (yield)
-
-    @pytest.hookimpl(wrapper=True, trylast=True, specname="pytest_runtest_setup")
-    def measure_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        state = _state(item)
-        with self.session.measure_phase(item, state, "setup"):
-            return (yield)
-
-    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         state = _state(item)
+        if (
+            state.policy is None
+            and not state.regions
+            and "energy_meter" not in getattr(item, "fixturenames", ())
+        ):
+            return (yield)  # the fast path of unmeasured tests: nothing to read or judge
         try:
             return (yield from self.session.run_call(item, state))
         finally:
             if self.session.settings.phases == "call":
-                self.session.finish(item, state)
-
-    @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
-        state = _state(item)
-        try:
-            with self.session.measure_phase(item, state, "teardown"):
-                return (yield)
-        finally:
-            if self.session.settings.phases == "all":
                 self.session.finish(item, state)
 
     @pytest.hookimpl(wrapper=True)
@@ -156,9 +180,41 @@ class GreenBudgetPlugin:
         node.workerinput["greenbudget_lock_dir"] = self.session.lock_dir_for_workers()
 
 
+class AllPhases:
+    """Setup and teardown measurement, registered only under ``phases = "all"``."""
+
+    def __init__(self, session: EnergySession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        with self.session.measure_phase(item, _state(item), "setup"):
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        state = _state(item)
+        try:
+            with self.session.measure_phase(item, state, "teardown"):
+                return (yield)
+        finally:
+            self.session.finish(item, state)
+
+
+class SharedLock:
+    """Under xdist with machine-wide meters, every test holds the shared side of the lock."""
+
+    def __init__(self, session: EnergySession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        with self.session.shared():
+            return (yield)
+
+
 def _state(item: pytest.Item) -> ItemState:
     state = item.stash.get(ITEM_STATE, None)
     if state is None:  # an item created after collection (rare plugins): measure as unmarked
         state = item.stash[ITEM_STATE] = ItemState()
     return state
-

@@ -117,7 +117,14 @@ def _significant(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-_ENERGY_STEPS = [(3.6e6, "kWh"), (3600.0, "Wh"), (1e3, "kJ"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "uJ")]
+_ENERGY_STEPS = [
+    (3.6e6, "kWh"),
+    (3600.0, "Wh"),
+    (1e3, "kJ"),
+    (1.0, "J"),
+    (1e-3, "mJ"),
+    (1e-6, "uJ"),
+]
 _CARBON_STEPS = [(1e3, "kgCO2e"), (1.0, "gCO2e"), (1e-3, "mgCO2e"), (1e-6, "ugCO2e")]
 
 

@@ -47,8 +47,15 @@ def _budget_cell(entry: Mapping[str, Any]) -> str:
         text, limit, used = format_grams(budget["co2_grams"]), budget["co2_grams"], grams
     if used is None:
         return text
-    share = f"{used / limit * 100:.0f} %" if limit > 0 else "inf %"
-    return f"{text} ({share})"
+    return f"{text} ({_share(used, limit)})"
+
+
+def _share(used: float, limit: float) -> str:
+    """Percent of a budget: whole numbers from 10 %, two significant digits below."""
+    if limit <= 0:
+        return "budget is zero"
+    percent = used / limit * 100
+    return f"{percent:.0f} %" if percent >= 10 else f"{percent:.2g} %"
 
 
 def _baseline_cell(entry: Mapping[str, Any]) -> str:
@@ -74,17 +81,17 @@ def _energy_cell(entry: Mapping[str, Any]) -> str:
 
 def rows(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
     """One row of cells per entry, in the order of COLUMNS."""
-    table = []
+    table: list[tuple[str, ...]] = []
     for entry in entries:
         grams = entry.get("co2_grams")
         table.append(
             (
-                entry["id"],
+                str(entry["id"]),
                 _energy_cell(entry),
                 _budget_cell(entry),
                 _baseline_cell(entry),
                 "-" if grams is None else format_grams(grams),
-                entry["status"],
+                str(entry["status"]),
             )
         )
     return table
@@ -126,11 +133,21 @@ def terminal_lines(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> list[
     """The summary table, aligned for a monospace terminal."""
     table = [COLUMNS, *rows(entries)]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
     messages = [
         f"{e['id']}: {e['message']}" for e in entries if e.get("message") and e["status"] != "ok"
     ]
-    return [*lines, "", *messages, *([""] if messages else []), _totals_line(entries), *_provenance(info)]
+    return [
+        *lines,
+        "",
+        *messages,
+        *([""] if messages else []),
+        _totals_line(entries),
+        *_provenance(info),
+    ]
 
 
 def json_document(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> dict[str, Any]:
@@ -138,7 +155,12 @@ def json_document(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> dict[s
     return {
         "schema": JSON_SCHEMA,
         "meters": [
-            {"name": m.name, "estimated": m.estimated, "domains": list(m.domains), "details": m.details}
+            {
+                "name": m.name,
+                "estimated": m.estimated,
+                "domains": list(m.domains),
+                "details": m.details,
+            }
             for m in info.meters
         ],
         "profile": info.profile,
@@ -147,8 +169,18 @@ def json_document(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> dict[s
             {
                 key: entry.get(key)
                 for key in (
-                    "id", "kind", "outcome", "status", "joules", "seconds", "co2_grams",
-                    "domains", "budget", "baseline_joules", "rounds", "message",
+                    "id",
+                    "kind",
+                    "outcome",
+                    "status",
+                    "joules",
+                    "seconds",
+                    "co2_grams",
+                    "domains",
+                    "budget",
+                    "baseline_joules",
+                    "rounds",
+                    "message",
                     "below_resolution",
                 )
             }
@@ -160,6 +192,7 @@ def json_document(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> dict[s
 
 def markdown(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> str:
     """The same table for a pull request or a GitHub job summary."""
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,8 +99,12 @@ class EnergySession:
             seen = {self.meters.names[0]: sorted(names)}
         return RunInfo(
             meters=[
-                MeterInfo(m.name, bool(m.estimated), seen.get(m.name, []),
-                          str(getattr(m, "details", "") or ""))
+                MeterInfo(
+                    m.name,
+                    bool(m.estimated),
+                    seen.get(m.name, []),
+                    str(getattr(m, "details", "") or ""),
+                )
                 for m in self.meters.meters
             ],
             profile=self.profile,
@@ -177,11 +181,12 @@ class EnergySession:
                 measurement = self._measure(state, before)
                 setattr(state, phase, measurement)
 
-    def run_call(self, item: pytest.Item, state: ItemState) -> Iterator[None]:
+    def run_call(self, item: pytest.Item, state: ItemState) -> Generator[None, object, object]:
         """Generator body of the call-phase wrapper: warm-up, extra rounds, then the last one."""
         policy = state.policy
         rounds = policy.rounds if policy is not None else 1
         warmup = policy.warmup if policy is not None else 0
+        result: object = None
         with self._exclusively(self.needs_exclusive(item, state)):
             state.call_ran = True
             state.round_index = None
@@ -192,7 +197,7 @@ class EnergySession:
                 before = self._read(state) if policy is not None else None
                 try:
                     if index == rounds - 1:
-                        yield
+                        result = yield
                     else:
                         item.runtest()
                 finally:
@@ -201,6 +206,7 @@ class EnergySession:
                         if measured is not None:
                             state.rounds.append(measured)
         state.call_passed = True
+        return result
 
     def energy_meter(self, state: ItemState | None) -> EnergyMeter:
         return EnergyMeter(
@@ -229,12 +235,21 @@ class EnergySession:
                         measurement = None
                     else:
                         measurement = state.setup + measurement + state.teardown
-            entry = self._entry(item.nodeid, "test", measurement, policy.budget, policy.tolerance,
-                                state.error, location)
+            entry = self._entry(
+                item.nodeid,
+                "test",
+                measurement,
+                policy.budget,
+                policy.tolerance,
+                state.error,
+                location,
+            )
             entry["rounds"] = policy.rounds
             state.entries.append(entry)
             if entry["status"] in ("over_budget", "regressed"):
-                findings.append((policy.on_exceed, Verdict(entry["status"], entry["message"]), entry))
+                findings.append(
+                    (policy.on_exceed, Verdict(entry["status"], entry["message"]), entry)
+                )
             _junit(item, entry)
         default_tolerance = policy.tolerance if policy is not None else settings.tolerance
         default_on_exceed = policy.on_exceed if policy is not None else settings.on_exceed
@@ -305,8 +320,13 @@ class EnergySession:
         }
         if measurement is None:
             entry.update(
-                status="unmeasured", joules=None, seconds=None, co2_grams=None, domains={},
-                message=f"unmeasured: {error or 'no reading'}", below_resolution=False,
+                status="unmeasured",
+                joules=None,
+                seconds=None,
+                co2_grams=None,
+                domains={},
+                message=f"unmeasured: {error or 'no reading'}",
+                below_resolution=False,
             )
             return entry
         verdict = judge(
@@ -367,8 +387,12 @@ def _junit(item: pytest.Item, entry: Entry) -> None:
     if entry["budget"] is not None:
         budget = entry["budget"]
         properties.append(
-            ("energy_budget", f"{budget['joules']:.6g} J" if "joules" in budget
-             else f"{budget['co2_grams']:.6g} gCO2e")
+            (
+                "energy_budget",
+                f"{budget['joules']:.6g} J"
+                if "joules" in budget
+                else f"{budget['co2_grams']:.6g} gCO2e",
+            )
         )
     if entry["baseline_joules"] is not None:
         properties.append(("energy_baseline_joules", f"{entry['baseline_joules']:.6g}"))

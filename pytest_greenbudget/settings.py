@@ -95,7 +95,9 @@ class Settings:
         """The longest matching budgets pattern; an exact node id always matches itself."""
         from fnmatch import fnmatchcase
 
-        matches = [p for p in self.patterns if p.pattern == nodeid or fnmatchcase(nodeid, p.pattern)]
+        matches = [
+            p for p in self.patterns if p.pattern == nodeid or fnmatchcase(nodeid, p.pattern)
+        ]
         return max(matches, key=lambda p: len(p.pattern), default=None)
 
 
@@ -254,7 +256,9 @@ def _patterns(table: _Table) -> tuple[Pattern, ...]:
             except SettingError as exc:
                 raise entry.error("", str(exc)) from None
         else:
-            raise entry.error("", _expect("a quantity or an inline table of settings", value).args[0])
+            raise entry.error(
+                "", _expect("a quantity or an inline table of settings", value).args[0]
+            )
     return tuple(patterns)
 
 
@@ -271,7 +275,9 @@ def load_settings(config: pytest.Config) -> Settings:
         path: Path | None = config.invocation_params.dir / explicit
         assert path is not None
         if not path.is_file():
-            raise pytest.UsageError(f"greenbudget: --greenbudget-config file {explicit} does not exist")
+            raise pytest.UsageError(
+                f"greenbudget: --greenbudget-config file {explicit} does not exist"
+            )
     else:
         candidate = rootdir / "pyproject.toml"
         path = candidate if candidate.is_file() else None

@@ -111,7 +111,9 @@ def build_meters(specs: Sequence[str], options: MeterOptions) -> list[Meter]:
             try:
                 meters.append(_FACTORIES[spec](options))
             except MeterUnavailable as exc:
-                raise MeterSpecError(f"meter {spec!r} is not available on this machine: {exc}") from exc
+                raise MeterSpecError(
+                    f"meter {spec!r} is not available on this machine: {exc}"
+                ) from exc
         elif ":" in spec:
             meters.append(_custom(spec))
         else:
