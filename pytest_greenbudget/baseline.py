@@ -201,9 +201,11 @@ def _entry_problem(entry: object) -> tuple[str, str, object] | None:
         return "", "an object", entry
     if "joules" not in entry:
         return "", "an object with 'joules'", entry
-    for key in ("joules", "seconds"):
-        if key in entry and not _is_non_negative_number(entry[key]):
-            return f".{key}", "a non-negative number", entry[key]
+    if not _is_non_negative_number(entry["joules"]):
+        return ".joules", "a non-negative number", entry["joules"]
+    seconds = entry.get("seconds")
+    if seconds is not None and not _is_non_negative_number(seconds):  # null: not timed
+        return ".seconds", "a non-negative number or null", seconds
     return None
 
 
@@ -233,7 +235,8 @@ def save_baseline(
     """Merge ``results`` into ``profile`` of the file at ``path`` and write it atomically.
 
     The file is re-read first, so entries of other tests and other profiles (and edits
-    made since the run started) are kept. A corrupt file is not overwritten. Any OS
+    made since the run started) are kept. A corrupt file, or a result that would make
+    one (joules missing, negative, NaN), is refused before anything is written. Any OS
     error while writing leaves the old file byte for byte, removes the temporary file
     and raises BaselineError; an interrupt (KeyboardInterrupt) cleans up the same way
     and propagates.
@@ -241,10 +244,15 @@ def save_baseline(
     if not isinstance(profile, str) or not profile:
         raise ValueError(f"baseline profile must be a non-empty string, got {profile!r}")
     for entry_id, entry in results.items():
+        # A BaselineError, not a bug report: a glitching meter can produce a negative
+        # delta, and the caller turns BaselineError into a warning, not an INTERNALERROR.
         problem = _entry_problem(dict(entry))
         if problem is not None:
             suffix, what, got = problem
-            raise ValueError(f"result {entry_id}{suffix} must be {what}, got {got!r}")
+            raise BaselineError(
+                f"cannot save baseline file {path}: result {entry_id}{suffix} must be {what}, "
+                f"got {_show(got)}; nothing was written"
+            )
 
     target = _link_target(path)
     data = _read_raw(target)

@@ -190,7 +190,9 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
         if e["outcome"] == "passed" and e["joules"] is not None
     }
     try:
-        save_baseline(settings.baseline_path, session.profile, machine_info(), results)
+        save_baseline(
+            settings.baseline_path, session.profile, machine_info(session.meters.meters), results
+        )
     except BaselineError as exc:
         return [f"greenbudget: baseline not saved: {exc}"]
     return []
