@@ -28,9 +28,6 @@ from pytest_greenbudget.meters.registry import MeterOptions, MeterSpecError, bui
 from pytest_greenbudget.session import EnergySession
 from pytest_greenbudget.settings import Settings, load_settings
 
-_LOCK_DIR_KEY = "greenbudget_lock_dir"
-
-
 def _meters(settings: Settings) -> MeterSet:
     try:
         return MeterSet(
@@ -57,10 +54,10 @@ def start_session(config: pytest.Config) -> EnergySession:
     workerinput = getattr(config, "workerinput", None)
     lock = lock_dir = None
     if not meters.per_process:
-        from pytest_greenbudget.xdist import SessionLock, make_session_dir
+        from pytest_greenbudget.xdist import WORKERINPUT_KEY, SessionLock, make_session_dir
 
         if workerinput is not None:
-            given = workerinput.get(_LOCK_DIR_KEY)
+            given = workerinput.get(WORKERINPUT_KEY)
             lock = SessionLock(Path(given)) if given else None
         elif _uses_xdist(config):
             lock_dir = make_session_dir()
@@ -83,8 +80,10 @@ def start_session(config: pytest.Config) -> EnergySession:
 
 
 def _uses_xdist(config: pytest.Config) -> bool:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return False
     numprocesses = getattr(config.option, "numprocesses", None)
-    return bool(numprocesses) and config.pluginmanager.hasplugin("xdist")
+    return bool(numprocesses) or bool(getattr(config.option, "tx", None))
 
 
 def header_lines(session: EnergySession) -> list[str]:

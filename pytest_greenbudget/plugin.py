@@ -177,7 +177,9 @@ class GreenBudgetPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["greenbudget_lock_dir"] = self.session.lock_dir_for_workers()
+        from pytest_greenbudget.xdist import WORKERINPUT_KEY
+
+        node.workerinput[WORKERINPUT_KEY] = self.session.lock_dir_for_workers()
 
 
 class AllPhases:

@@ -229,7 +229,7 @@ class SessionLock:
 
     def _enter_shared(self, timeout_s: float | None) -> None:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        pass  # self._turnstile(deadline)  # waits behind any writer that holds or awaits it
+        self._turnstile(deadline)  # waits behind any writer that holds or awaits it
         try:
             self._room(_LOCK_SH, deadline)
         finally:
@@ -334,6 +334,14 @@ class SessionLock:
         self._close_fds()
         self._shared_depth = self._exclusive_depth = 0
         self._closed = True
+
+    def __del__(self) -> None:
+        # Safety net for a lock that was never closed: closing the descriptors makes the
+        # kernel drop whatever this process still holds.
+        try:
+            self._close_fds()
+        except Exception:
+            pass
 
     def __enter__(self) -> SessionLock:
         return self
