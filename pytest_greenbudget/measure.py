@@ -96,7 +96,8 @@ class MeterSet:
         combined: dict[str, float] = {}
         for name, values in per_meter:
             for key, value in values.items():
-                combined[f"{name}:{key}" if key in self._clashes else key] = value
+                shown = f"{name}:{key}" if key in self._clashes else key
+                combined[shown] = combined.get(shown, 0.0) + value
         return Reading(combined, at)
 
     def close(self) -> None:
@@ -126,6 +127,9 @@ def delta(before: Reading, after: Reading) -> Measurement:
                 "a meter must return cumulative joules"
             )
         domains[key] = end - start
+    vanished = [key for key in before.joules if key not in after.joules]
+    if vanished:
+        raise MeterError(f"domain {vanished[0]!r} vanished between two readings")
     return Measurement(domains, max(0.0, after.at - before.at))
 
 

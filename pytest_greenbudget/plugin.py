@@ -169,8 +169,13 @@ class GreenBudgetPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from pytest_greenbudget.lifecycle import finish_session
 
-        for message in finish_session(self.session, interrupted=exitstatus == 2):
-            warnings.warn(EnergyBudgetWarning(message), stacklevel=1)
+        messages = finish_session(self.session, interrupted=exitstatus == 2)
+        with warnings.catch_warnings():
+            # Session-level news (a broken meter, an unsaved baseline) is reported, never
+            # raised: under -W error it would otherwise end the run with a traceback.
+            warnings.simplefilter("always", EnergyBudgetWarning)
+            for message in messages:
+                warnings.warn(EnergyBudgetWarning(message), stacklevel=1)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.session.close()

@@ -69,7 +69,11 @@ def parse_quantity(raw: object) -> Quantity:
     if isinstance(raw, bool):
         raise QuantityError(f"{raw!r} is a boolean, not a quantity")
     if isinstance(raw, (int, float)):
-        return Quantity("energy", _check_number(float(raw), raw))
+        try:
+            number = float(raw)
+        except OverflowError:
+            raise QuantityError(f"{raw!r} is too large to be a quantity") from None
+        return Quantity("energy", _check_number(number, raw))
     if not isinstance(raw, str):
         raise QuantityError(
             f"{raw!r} is a {type(raw).__name__}; expected a string such as '50 J' or a number"
@@ -82,9 +86,9 @@ def parse_quantity(raw: object) -> Quantity:
     number, unit = float(match.group(1)), match.group(2)
     _check_number(number, raw)
     if unit in ENERGY_UNITS:
-        return Quantity("energy", number * ENERGY_UNITS[unit])
+        return Quantity("energy", _check_number(number * ENERGY_UNITS[unit], raw))
     if unit in CARBON_UNITS:
-        return Quantity("carbon", number * CARBON_UNITS[unit])
+        return Quantity("carbon", _check_number(number * CARBON_UNITS[unit], raw))
     known = ", ".join([*ENERGY_UNITS, *CARBON_UNITS])
     raise QuantityError(f"{raw!r} has an unknown unit {unit!r}; known units: {known}")
 

@@ -111,7 +111,10 @@ def _expect(kind: str, raw: object) -> SettingError:
 def as_float(raw: object, *, minimum: float = 0.0, strict: bool = False) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise _expect("a number", raw)
-    value = float(raw)
+    try:
+        value = float(raw)
+    except OverflowError:
+        raise _expect("a finite number", raw) from None
     if math.isnan(value) or math.isinf(value):
         raise _expect("a finite number", raw)
     if value < minimum or (strict and value == minimum):
@@ -300,14 +303,14 @@ def load_settings(config: pytest.Config) -> Settings:
         intensity_source = "carbon_intensity setting"
 
     baseline = table.get("baseline", as_string)
+    meter_specs = table.get("meter", as_meter_specs)
     cli_meter = config.getoption("greenbudget_meter")
     if cli_meter is not None:
         try:
-            meter_specs: tuple[str, ...] | None = as_meter_specs(cli_meter)
+            meter_specs = as_meter_specs(cli_meter)
         except SettingError as exc:
             raise pytest.UsageError(f"greenbudget: --greenbudget-meter: {exc}") from None
-    else:
-        meter_specs = table.get("meter", as_meter_specs)
+    measure_all = table.get("measure_all", as_bool)
 
     defaults = Settings(rootdir=rootdir)
     return Settings(
@@ -326,8 +329,7 @@ def load_settings(config: pytest.Config) -> Settings:
         rounds=_first(table.get("rounds", lambda v: as_int(v, minimum=1)), defaults.rounds),
         warmup=_first(table.get("warmup", lambda v: as_int(v, minimum=0)), defaults.warmup),
         phases=table.get("phases", as_phases) or defaults.phases,
-        measure_all=bool(config.getoption("greenbudget_all"))
-        or bool(table.get("measure_all", as_bool)),
+        measure_all=bool(config.getoption("greenbudget_all")) or bool(measure_all),
         cpu_tdp_watts=table.get("cpu_tdp_watts", lambda v: as_float(v, strict=True)),
         patterns=_patterns(table),
         save=bool(config.getoption("greenbudget_save")),

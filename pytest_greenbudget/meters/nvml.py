@@ -36,6 +36,7 @@ from pytest_greenbudget.meters.base import MeterError, MeterUnavailable
 __all__ = ["SAMPLE_INTERVAL_S", "GpuInfo", "NvmlMeter", "parse_visible_devices", "visible_gpus"]
 
 SAMPLE_INTERVAL_S = 0.02
+_clock = time.perf_counter  # module-level so tests can drive the integration
 
 
 @dataclass(frozen=True)
@@ -117,14 +118,16 @@ def parse_visible_devices(value: str | None, uuids: list[str]) -> list[int | str
     return visible
 
 
-def _resolve(pynvml: Any) -> list[GpuInfo]:
+def _resolve(pynvml: Any) -> list[tuple[GpuInfo, Any]]:
+    """Visible GPUs with their handles, opened by UUID."""
     count = int(pynvml.nvmlDeviceGetCount())
     uuids = [
         _as_str(pynvml.nvmlDeviceGetUUID(pynvml.nvmlDeviceGetHandleByIndex(i)))
         for i in range(count)
     ]
-    gpus: list[GpuInfo] = []
-    for ordinal, dev in enumerate(parse_visible_devices(os.environ.get("CUDA_VISIBLE_DEVICES"), uuids)):
+    gpus: list[tuple[GpuInfo, Any]] = []
+    visible = parse_visible_devices(os.environ.get("CUDA_VISIBLE_DEVICES"), uuids)
+    for ordinal, dev in enumerate(visible):
         uuid = uuids[dev] if isinstance(dev, int) else dev
         try:
             handle = pynvml.nvmlDeviceGetHandleByUUID(uuid)
@@ -133,14 +136,15 @@ def _resolve(pynvml: Any) -> list[GpuInfo]:
                 raise
             break  # an unknown MIG UUID is an invalid entry: it hides the rest
         name = _as_str(pynvml.nvmlDeviceGetName(handle))
-        gpus.append(GpuInfo(ordinal, uuid, name, dev if isinstance(dev, int) else None))
+        info = GpuInfo(ordinal, uuid, name, dev if isinstance(dev, int) else None)
+        gpus.append((info, handle))
     return gpus
 
 
-def _no_gpu_reason(count_hint: str | None) -> str:
-    if count_hint is not None:
+def _no_gpu_reason(env_value: str | None) -> str:
+    if env_value is not None:
         return (
-            f"no GPU visible: CUDA_VISIBLE_DEVICES={count_hint!r} selects no GPU "
+            f"no GPU visible: CUDA_VISIBLE_DEVICES={env_value!r} selects no GPU "
             "(empty, -1, or its first entry is not a valid index or GPU UUID)"
         )
     return "no GPU visible: NVML reports no NVIDIA GPU"
@@ -151,7 +155,7 @@ def visible_gpus() -> list[GpuInfo]:
     pynvml = _import_pynvml()
     _init(pynvml)
     try:
-        return _resolve(pynvml)
+        return [info for info, _ in _resolve(pynvml)]
     except pynvml.NVMLError as exc:
         raise MeterUnavailable(_nvml_reason(exc)) from exc
     finally:
@@ -175,20 +179,21 @@ def _synchronize_torch() -> None:
                 cuda.synchronize(device)
     except Exception as exc:
         raise MeterError(
-            f"nvml: torch.cuda.synchronize() failed, so queued GPU work cannot be "
-            f"waited for: {exc}"
+            f"nvml: torch.cuda.synchronize() failed, so queued GPU work cannot be waited for: {exc}"
         ) from exc
 
 
 class NvmlMeter:
     """Cumulative joules per visible NVIDIA GPU (``gpu:0``, ``gpu:1``...), since creation.
 
-    Machine-wide: every process's work on those GPUs is counted. Attributes ``gpus``
-    (:class:`GpuInfo` per domain), ``methods`` (``"counter"`` or ``"power"`` per GPU)
-    and ``details`` describe what is measured.
+    Machine-wide: every process's work on those GPUs is counted. Attributes: ``gpus``
+    (model names, one per domain, as ``baseline.default_profile`` expects),
+    ``gpu_info`` (:class:`GpuInfo` per domain: name and UUID), ``methods``
+    (``"counter"`` or ``"power"`` per GPU) and ``details``.
     """
 
     name = "nvml"
+    estimated = False  # set per instance: True when any GPU is power-sampled
     per_process = False
     resolution_s = 0.1
 
@@ -217,18 +222,20 @@ class NvmlMeter:
 
     def _setup(self) -> None:
         pynvml = self._nvml
-        gpus = _resolve(pynvml)
-        if not gpus:
+        resolved = _resolve(pynvml)
+        if not resolved:
             raise MeterUnavailable(_no_gpu_reason(os.environ.get("CUDA_VISIBLE_DEVICES")))
-        self.gpus: tuple[GpuInfo, ...] = tuple(gpus)
+        gpus = [info for info, _ in resolved]
+        self._handles = [handle for _, handle in resolved]
+        self.gpu_info: tuple[GpuInfo, ...] = tuple(gpus)
+        self.gpus: tuple[str, ...] = tuple(g.name for g in gpus)
         self.domains: tuple[str, ...] = tuple(f"gpu:{g.ordinal}" for g in gpus)
-        self._handles = [pynvml.nvmlDeviceGetHandleByUUID(g.uuid) for g in gpus]
         methods: list[str] = []
         self._origin_mj: list[int] = []
         self._last_t: list[float] = []
         self._last_w: list[float] = []
         self._energy_j: list[float] = []
-        for gpu, handle in zip(gpus, self._handles):
+        for gpu, handle in zip(gpus, self._handles, strict=True):
             origin = 0
             try:
                 origin = int(pynvml.nvmlDeviceGetTotalEnergyConsumption(handle))
@@ -243,14 +250,14 @@ class NvmlMeter:
                     ) from exc
                 methods.append("power")
             self._origin_mj.append(origin)
-            self._last_t.append(time.perf_counter())
+            self._last_t.append(_clock())
             self._last_w.append(0.0)
             self._energy_j.append(0.0)
         self.methods: tuple[str, ...] = tuple(methods)
         for i, method in enumerate(methods):
             if method == "power":
                 self._last_w[i] = pynvml.nvmlDeviceGetPowerUsage(self._handles[i]) / 1000.0
-                self._last_t[i] = time.perf_counter()
+                self._last_t[i] = _clock()
         self.estimated = "power" in methods
         described = [
             f"{g} "
@@ -259,14 +266,14 @@ class NvmlMeter:
                 if m == "counter"
                 else f"power sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms (estimated)"
             )
-            for g, m in zip(gpus, methods)
+            for g, m in zip(gpus, methods, strict=True)
         ]
         self.details = "NVML: " + "; ".join(described)
 
     def _sample(self, i: int) -> None:
         """Integrate GPU ``i``'s power up to now (trapezoid); caller holds the lock."""
         watts = self._nvml.nvmlDeviceGetPowerUsage(self._handles[i]) / 1000.0
-        now = time.perf_counter()
+        now = _clock()
         self._energy_j[i] += (watts + self._last_w[i]) / 2.0 * (now - self._last_t[i])
         self._last_w[i] = watts
         self._last_t[i] = now
@@ -281,8 +288,10 @@ class NvmlMeter:
                     try:
                         self._sample(i)
                     except self._nvml.NVMLError as exc:
-                        self._thread_error = f"{self.gpus[i]}: power sampling failed: {exc}"
-                        return
+                        # Reported (once) by the next read(), whose window has a gap; the
+                        # thread keeps going, so a transient error costs one entry.
+                        if self._thread_error is None:
+                            self._thread_error = f"{self.gpu_info[i]}: power sampling failed: {exc}"
 
     def read(self) -> Mapping[str, float]:
         """Joules per GPU since the meter was created, after queued torch work is done."""
@@ -292,7 +301,8 @@ class NvmlMeter:
             if self._shut_down:
                 raise MeterError("the nvml meter is closed")
             if self._thread_error is not None:
-                raise MeterError(f"nvml: {self._thread_error}")
+                error, self._thread_error = self._thread_error, None
+                raise MeterError(f"nvml: {error}")
             out: dict[str, float] = {}
             for i, domain in enumerate(self.domains):
                 try:
@@ -303,7 +313,7 @@ class NvmlMeter:
                         self._sample(i)
                         out[domain] = self._energy_j[i]
                 except pynvml.NVMLError as exc:
-                    raise MeterError(f"nvml: reading {self.gpus[i]} failed: {exc}") from exc
+                    raise MeterError(f"nvml: reading {self.gpu_info[i]} failed: {exc}") from exc
             return out
 
     def _shutdown(self) -> None:

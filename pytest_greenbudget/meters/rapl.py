@@ -42,7 +42,7 @@ PERMISSION_FIX = (
     "`sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj "
     "/sys/class/powercap/intel-rapl:*:*/energy_uj`; to keep it across reboots, add the "
     "udev rule file /etc/udev/rules.d/99-greenbudget-rapl.rules containing "
-    "'SUBSYSTEM==\"powercap\", ACTION==\"add\", RUN+=\"/bin/chmod o+r /sys%p/energy_uj\"' "
+    '\'SUBSYSTEM=="powercap", ACTION=="add", RUN+="/bin/chmod o+r /sys%p/energy_uj"\' '
     "and run `sudo udevadm trigger --subsystem-match=powercap` (this re-opens the "
     "power side channel to local users: prefer `chgrp` to a trusted group and `g+r` on "
     "shared machines). Or use --greenbudget-meter=estimate."
@@ -243,7 +243,7 @@ class RaplMeter:
                     delta += zone.max_range_uj if zone.max_range_uj else self._last[i]
                 self._last[i] = raw
                 self._total_uj[i] += delta
-            return {d: uj / 1e6 for d, uj in zip(self.domains, self._total_uj)}
+            return {d: uj / 1e6 for d, uj in zip(self.domains, self._total_uj, strict=True)}
 
     def close(self) -> None:
         """Close the counter files; idempotent."""

@@ -73,6 +73,17 @@ def _auto(options: MeterOptions) -> list[Meter]:
     return meters
 
 
+def _unique_names(meters: list[Meter]) -> list[Meter]:
+    names = [m.name for m in meters]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise MeterSpecError(
+            f"two meters are named {twice[0]!r}; meter names must differ so that their "
+            "domains can be told apart"
+        )
+    return meters
+
+
 def _custom(spec: str) -> Meter:
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
@@ -106,7 +117,9 @@ def build_meters(specs: Sequence[str], options: MeterOptions) -> list[Meter]:
     meters: list[Meter] = []
     for spec in specs:
         if spec == "auto":
-            meters.extend(_auto(options))
+            meters.extend(m for m in _auto(options) if m.name not in {x.name for x in meters})
+        elif spec in _FACTORIES and spec in {m.name for m in meters}:
+            continue  # "auto,estimate": the estimate is already there
         elif spec in _FACTORIES:
             try:
                 meters.append(_FACTORIES[spec](options))
@@ -121,4 +134,4 @@ def build_meters(specs: Sequence[str], options: MeterOptions) -> list[Meter]:
                 f"unknown meter {spec!r}; expected one of {', '.join(BUILTIN)} "
                 "or 'package.module:ClassName'"
             )
-    return meters
+    return _unique_names(meters)

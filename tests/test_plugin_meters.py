@@ -1,0 +1,269 @@
+"""SPEC 5: the meter protocol, custom meters, combined meters, ``auto`` and usage errors."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+TEST = """
+import pytest, fakemeter
+
+@pytest.mark.energy_budget("100 J")
+def test_x():
+    fakemeter.spend(2)
+    fakemeter.spend(3, meter="other")
+    fakemeter.spend(5, meter="other", domain="gpu")
+"""
+
+
+def _gpu_visible() -> bool:
+    return bool(shutil.which("nvidia-smi")) or Path("/dev/nvidiactl").exists()
+
+
+def _fake_powercap(root: Path) -> Path:
+    zone = root / "intel-rapl:0"
+    zone.mkdir(parents=True)
+    (zone / "name").write_text("package-0\n")
+    (zone / "energy_uj").write_text("1000000\n")
+    (zone / "max_energy_range_uj").write_text("262143328850\n")
+    return root
+
+
+def test_custom_meter_from_the_command_line(gb) -> None:
+    gb.pytester.makepyfile(TEST)
+    result, doc = gb.run_json()
+    result.assert_outcomes(passed=1)
+    assert doc["meters"] == [
+        {"name": "fake", "estimated": False, "domains": ["cpu"], **_extra(doc["meters"][0])}
+    ]
+    (entry,) = doc["entries"]
+    assert entry["domains"] == {"cpu": pytest.approx(2)}
+    assert entry["joules"] == pytest.approx(2)
+    result.stdout.fnmatch_lines(["greenbudget: meters fake (measured)*"])
+
+
+def _extra(meter: dict[str, object]) -> dict[str, object]:
+    """Keys beyond SPEC's three (allowed, e.g. details) pass through unchecked."""
+    return {k: v for k, v in meter.items() if k not in ("name", "estimated", "domains")}
+
+
+@pytest.mark.parametrize("how", ["option", "table-list", "table-string"])
+def test_combined_meters_sum_and_prefix_clashing_domains(gb, how) -> None:
+    gb.pytester.makepyfile(TEST)
+    args: list[str] = []
+    if how == "option":
+        args = ["--greenbudget-meter=fakemeter:FakeMeter,fakemeter:OtherMeter"]
+    elif how == "table-list":
+        gb.pytester.makepyprojecttoml(
+            '[tool.greenbudget]\nmeter = ["fakemeter:FakeMeter", "fakemeter:OtherMeter"]\n'
+        )
+    else:
+        gb.pytester.makepyprojecttoml(
+            '[tool.greenbudget]\nmeter = "fakemeter:FakeMeter,fakemeter:OtherMeter"\n'
+        )
+    out = gb.path / "m.json"
+    result = gb.pytester.runpytest("-p", "no:hypothesispytest", f"--greenbudget-json={out}", *args)
+    result.assert_outcomes(passed=1)
+    import json
+
+    doc = json.loads(out.read_text())
+    assert [(m["name"], m["estimated"]) for m in doc["meters"]] == [
+        ("fake", False),
+        ("other", True),
+    ]
+    assert doc["meters"][0]["domains"] == ["cpu"]
+    assert sorted(doc["meters"][1]["domains"]) == ["cpu", "gpu"]
+    (entry,) = doc["entries"]
+    assert entry["domains"] == {
+        "fake:cpu": pytest.approx(2),
+        "other:cpu": pytest.approx(3),
+        "gpu": pytest.approx(5),
+    }
+    assert entry["joules"] == pytest.approx(10)
+    assert doc["totals"]["joules"] == pytest.approx(10)
+    result.stdout.fnmatch_lines(["*fake (measured)*other (estimated)*", "*estimated*"])
+
+
+def test_auto_uses_the_estimate_where_rapl_is_unreadable(gb, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(tmp_path / "empty"))
+    gb.pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.energy_budget()
+        def test_x():
+            sum(range(10000))
+        """
+    )
+    result, doc = gb.run_json("--greenbudget-meter=auto")
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    names = [m["name"] for m in doc["meters"]]
+    assert names[0] == "estimate"
+    assert set(names) <= {"estimate", "nvml"}
+    assert "rapl" not in names
+    result.stdout.fnmatch_lines(["greenbudget: meters estimate (estimated)*"])
+
+
+def test_auto_is_the_default_and_picks_rapl_where_readable(gb, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(_fake_powercap(tmp_path / "pc")))
+    gb.pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.energy_budget("1 J")
+        def test_x():
+            pass
+        """
+    )
+    out = gb.path / "auto.json"
+    result = gb.pytester.runpytest("-p", "no:hypothesispytest", f"--greenbudget-json={out}")
+    result.assert_outcomes(passed=1)
+    import json
+
+    doc = json.loads(out.read_text())
+    names = [m["name"] for m in doc["meters"]]
+    assert names[0] == "rapl" and "estimate" not in names
+    (entry,) = doc["entries"]
+    assert entry["domains"]["cpu:package-0"] == 0  # the fake counter never moves
+
+
+def test_named_meter_unavailable_is_a_usage_error(gb, monkeypatch, tmp_path, assert_no_crash):
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(tmp_path / "empty"))
+    gb.pytester.makepyfile("def test_x():\n    open('ran', 'w').close()\n")
+    result = gb.run("--greenbudget-meter=rapl")
+    assert result.ret == 4
+    assert_no_crash(result)
+    err = result.stderr.str()
+    assert "rapl" in err and "not available" in err
+    assert "no RAPL package zone" in err  # says why
+    assert not (gb.path / "ran").exists()
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads anything")
+def test_unreadable_rapl_names_the_fix(gb, monkeypatch, tmp_path) -> None:
+    root = _fake_powercap(tmp_path / "pc")
+    (root / "intel-rapl:0" / "energy_uj").chmod(0)
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(root))
+    gb.pytester.makepyfile("def test_x():\n    pass\n")
+    result = gb.run("--greenbudget-meter=rapl")
+    assert result.ret == 4
+    assert "chmod" in result.stderr.str()
+
+
+@pytest.mark.skipif(_gpu_visible(), reason="an NVIDIA GPU is visible here")
+def test_nvml_without_a_gpu_is_a_usage_error(gb, assert_no_crash) -> None:
+    gb.pytester.makepyfile("def test_x():\n    pass\n")
+    result = gb.run_sub("--greenbudget-meter=nvml")
+    assert result.ret == 4
+    assert_no_crash(result)
+    assert "nvml" in result.stderr.str() and "not available" in result.stderr.str()
+
+
+BAD_SPECS = [
+    ("bogus", "unknown meter 'bogus'"),
+    ("estimate,bogus", "bogus"),
+    ("nosuchmodule_gb:Meter", "nosuchmodule_gb"),
+    ("fakemeter:Nope", "Nope"),
+    ("fakemeter:RaisingMeter", "no such sensor"),
+    ("fakemeter:NotAMeter", "NotAMeter"),
+    ("fakemeter:", "fakemeter:"),
+    (":FakeMeter", ":FakeMeter"),
+    (",", "--greenbudget-meter"),
+]
+
+
+@pytest.mark.parametrize(("spec", "shown"), BAD_SPECS, ids=[s for s, _ in BAD_SPECS])
+def test_bad_meter_specs_are_usage_errors(gb, assert_no_crash, spec, shown) -> None:
+    gb.pytester.makepyfile("def test_x():\n    open('ran', 'w').close()\n")
+    result = gb.run(f"--greenbudget-meter={spec}")
+    assert result.ret == 4, result.stdout.str()
+    assert_no_crash(result)
+    assert shown in result.stderr.str()
+    assert not (gb.path / "ran").exists()
+
+
+def test_close_is_called_once_at_the_end(gb, monkeypatch) -> None:
+    log = gb.path / "close.log"
+    monkeypatch.setenv("GB_CLOSE_LOG", str(log))
+    gb.pytester.makepyfile(
+        """
+        import pytest, fakemeter
+        @pytest.mark.energy_budget("10 J")
+        def test_a():
+            fakemeter.spend(1)
+        @pytest.mark.energy_budget("10 J")
+        def test_b():
+            fakemeter.spend(1)
+        """
+    )
+    result = gb.run("--greenbudget-meter=fakemeter:ClosingMeter")
+    result.assert_outcomes(passed=2)
+    assert log.read_text() == "closed\n"
+
+
+def test_estimate_meter_measures_cpu_time(gb) -> None:
+    gb.pytester.makepyprojecttoml("[tool.greenbudget]\ncpu_tdp_watts = 64\n")
+    gb.pytester.makepyfile(
+        """
+        import time, pytest
+        @pytest.mark.energy_budget()
+        def test_busy():
+            end = time.process_time() + 0.05
+            while time.process_time() < end:
+                pass
+        """
+    )
+    result, doc = gb.run_json("--greenbudget-meter=estimate")
+    result.assert_outcomes(passed=1)
+    (meter,) = doc["meters"]
+    assert meter["name"] == "estimate" and meter["estimated"] is True
+    assert meter["domains"] == ["cpu"]
+    (entry,) = doc["entries"]
+    cpus = os.cpu_count() or 1
+    # >= 0.05 CPU-seconds at 64 W / cpus; a loaded machine only adds
+    assert entry["joules"] >= 0.05 * 64 / cpus * 0.99
+    assert math.isfinite(entry["joules"])
+    result.stdout.fnmatch_lines(["*estimated*64 W*"])
+
+
+def test_meter_returning_nan_leaves_the_entry_unmeasured(gb) -> None:
+    gb.pytester.makepyfile(
+        """
+        import pytest, fakemeter
+        @pytest.mark.energy_budget("10 J")
+        def test_nan():
+            fakemeter.spend(float("nan"))
+        @pytest.mark.energy_budget("10 J")
+        def test_after():
+            pass
+        """
+    )
+    result, doc = gb.run_json("-W", "default::pytest_greenbudget.EnergyBudgetWarning")
+    result.assert_outcomes(passed=2, warnings=1)
+    statuses = [e["status"] for e in doc["entries"]]
+    assert statuses == ["unmeasured", "unmeasured"]  # the counter stays NaN
+    assert "non-finite" in doc["entries"][0]["message"]
+
+
+def test_counter_going_backwards_is_unmeasured(gb) -> None:
+    gb.pytester.makepyfile(
+        """
+        import pytest, fakemeter
+        @pytest.mark.energy_budget("10 J")
+        def test_back():
+            fakemeter.spend(5)
+            fakemeter.spend(-6)
+        @pytest.mark.energy_budget("10 J")
+        def test_fine():
+            fakemeter.spend(1)
+        """
+    )
+    result, doc = gb.run_json()
+    result.assert_outcomes(passed=2, warnings=1)
+    entries = [(e["status"], e["joules"]) for e in doc["entries"]]
+    assert entries[0] == ("unmeasured", None)
+    assert "backwards" in doc["entries"][0]["message"]
+    assert entries[1] == ("ok", pytest.approx(1))
