@@ -28,6 +28,7 @@ from pytest_greenbudget.meters.registry import MeterOptions, MeterSpecError, bui
 from pytest_greenbudget.session import EnergySession
 from pytest_greenbudget.settings import Settings, load_settings
 
+
 def _meters(settings: Settings) -> MeterSet:
     try:
         return MeterSet(

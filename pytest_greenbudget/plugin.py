@@ -128,6 +128,7 @@ class GreenBudgetPlugin:
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
         state = _state(item)
         if (
             state.policy is None

@@ -220,6 +220,7 @@ class EnergySession:
 
     def finish(self, item: pytest.Item, state: ItemState) -> None:
         """Build the entries; fail or warn for findings of a test that passed on its own."""
+        __tracebackhide__ = True
         if not state.call_ran:
             return
         location = _location(item)
@@ -277,8 +278,12 @@ class EnergySession:
             self._act(item, findings)
 
     def _act(self, item: pytest.Item, findings: list[tuple[str, Verdict, Entry]]) -> None:
+        __tracebackhide__ = True
         failing = []
+        def_line = _def_line(item)
         for how, verdict, entry in findings:
+            if def_line is not None:
+                entry["location"][1] = def_line
             if how == "fail" and self._fails(verdict):
                 entry["failed_for_energy"] = True
                 failing.append(verdict.message)
@@ -377,6 +382,21 @@ def _outcome(report: pytest.TestReport) -> str:
 def _location(item: pytest.Item) -> tuple[str, int | None]:
     path, line, _ = item.location
     return str(Path(path)), line
+
+
+def _def_line(item: pytest.Item) -> int | None:
+    """0-based line of the test's ``def`` (item.location points at its first decorator)."""
+    import inspect
+
+    function = getattr(item, "function", None)
+    try:
+        lines, start = inspect.getsourcelines(function)  # type: ignore[arg-type]
+    except (TypeError, OSError):
+        return None
+    for offset, text in enumerate(lines):
+        if text.lstrip().startswith(("def ", "async def ")):
+            return start - 1 + offset
+    return None
 
 
 def _junit(item: pytest.Item, entry: Entry) -> None:

@@ -46,14 +46,14 @@ def test_importing_every_module_imports_nothing_heavy() -> None:
 )
 def test_a_run_with_the_default_meter_imports_nothing_heavy(pytester) -> None:
     pytester.makeconftest(
-        """
+        f"""
         import json, sys
         HEAVY = {HEAVY!r}
         def pytest_unconfigure(config):
             heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set(HEAVY))
             with open("heavy.json", "w") as f:
                 json.dump(heavy, f)
-        """.format(HEAVY=HEAVY)
+        """
     )
     pytester.makepyfile(
         """

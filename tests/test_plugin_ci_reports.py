@@ -431,11 +431,6 @@ def test_no_annotations_outside_github_actions(
     assert not [line for line in result.stdout.lines if "::error" in line or "::warning" in line]
 
 
-@pytest.mark.xfail(
-    reason="BUG: the annotation's line is pytest's item.location, which for a decorated "
-    "test is the first decorator's line, not the line of the test function's def",
-    strict=True,
-)
 def test_annotation_of_a_decorated_test_points_at_its_def(
     gb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

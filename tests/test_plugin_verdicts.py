@@ -351,5 +351,45 @@ def test_meter_raising_under_warnings_as_errors_does_not_crash(gb, assert_no_cra
     gb.pytester.makepyfile(BREAKING)
     result = gb.run_sub("-W", "error::pytest_greenbudget.EnergyBudgetWarning")
     assert_no_crash(result)
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=4, failed=1, warnings=1)
     assert result.ret == 1
+    # the session-level warning is still reported, not swallowed
+    result.stdout.fnmatch_lines(["*EnergyBudgetWarning*sensor unplugged -- 4 entries*"])
+
+
+def test_saving_run_still_enforces_budgets(gb) -> None:
+    gb.pytester.makepyfile(BUDGETED)
+    result = gb.run("--greenbudget-save")
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == 1
+    saved = json.loads((gb.path / ".greenbudget" / "baseline.json").read_text())
+    (profile,) = saved["profiles"].values()
+    assert list(profile["entries"]) == ["test_saving_run_still_enforces_budgets.py::test_within"]
+
+
+@pytest.mark.xfail(
+    reason="BUG: an XPASS (non-strict xfail that passed) is reported with JSON outcome "
+    "'skipped' although pytest's outcome is 'passed' (SPEC 8: the JSON outcome is pytest's)",
+    strict=True,
+)
+def test_xpass_outcome_is_pytests_outcome(gb) -> None:
+    gb.pytester.makepyfile(
+        """
+        import pytest, fakemeter
+        @pytest.mark.xfail(reason="maybe")
+        @pytest.mark.energy_budget("10 J")
+        def test_xpass():
+            fakemeter.spend(1)
+
+        @pytest.mark.xfail(reason="maybe")
+        @pytest.mark.energy_budget("10 J")
+        def test_xfail():
+            fakemeter.spend(1)
+            assert 0
+        """
+    )
+    result, doc = gb.run_json("-rxX")
+    result.assert_outcomes(xpassed=1, xfailed=1)
+    outcomes = {e["id"].split("::")[-1]: e["outcome"] for e in doc["entries"]}
+    assert outcomes["test_xfail"] == "skipped"  # pytest's outcome of an xfail
+    assert outcomes["test_xpass"] == "passed"  # pytest's outcome of an xpass
