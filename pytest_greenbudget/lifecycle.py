@@ -159,25 +159,39 @@ def finish_session(session: EnergySession, *, interrupted: bool) -> list[str]:
     if session.is_worker:
         return []
     settings = session.settings
-    entries = session.entries
-    info = session.run_info()
-    if settings.json_path is not None:
-        reports.write_json(settings.json_path, reports.json_document(entries, info))
-    if entries:
-        text = reports.markdown(entries, info)
-        if settings.markdown_path is not None:
-            reports.write_text(settings.markdown_path, text)
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            reports.write_text(Path(summary), text, append=True)
-    messages = meter_failures(entries)
+    messages = meter_failures(session.entries)
     if settings.save:
         messages += _save(session, interrupted=interrupted)
+    messages += _write_reports(session)
     if session.lock_dir is not None:
         from pytest_greenbudget.xdist import remove_session_dir
 
         remove_session_dir(session.lock_dir)
     return messages
+
+
+def _write_reports(session: EnergySession) -> list[str]:
+    """Write the reports asked for; a report that cannot be written is a warning, not a crash."""
+    settings = session.settings
+    entries = session.entries
+    info = session.run_info()
+    targets: list[tuple[Path, str, bool]] = []
+    if settings.json_path is not None:
+        targets.append((settings.json_path, reports.json_text(entries, info), False))
+    if entries:
+        text = reports.markdown(entries, info)
+        if settings.markdown_path is not None:
+            targets.append((settings.markdown_path, text, False))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            targets.append((Path(summary), text, True))
+    problems = []
+    for path, text, append in targets:
+        try:
+            reports.write_text(path, text, append=append)
+        except OSError as exc:
+            problems.append(f"greenbudget: cannot write report {path}: {exc.strerror or exc}")
+    return problems
 
 
 def _save(session: EnergySession, *, interrupted: bool) -> list[str]:

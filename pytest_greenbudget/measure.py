@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
+import queue
 import statistics
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pytest_greenbudget.meters.base import Meter, MeterError
@@ -41,6 +44,80 @@ class Measurement:
         )
 
 
+#: Meters whose reads are a few syscalls and cannot hang: read directly, at no extra cost.
+_DIRECT = ("pytest_greenbudget.meters.estimate", "pytest_greenbudget.meters.rapl")
+READ_TIMEOUT_ENV = "GREENBUDGET_READ_TIMEOUT_S"
+DEFAULT_READ_TIMEOUT_S = 30.0
+
+
+class _Job:
+    def __init__(self, function: Callable[[], Mapping[str, float]]) -> None:
+        self.function = function
+        self.done = threading.Event()
+        self.value: Mapping[str, float] | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.function()
+        except BaseException as exc:  # handed to the waiting thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+class BoundedRead:
+    """Reads a meter in a daemon thread, so a hung meter costs one bounded wait, not the run.
+
+    After a time-out the meter is considered hung for the rest of the session: its thread
+    may never come back, and waiting again for every test would stall the suite.
+    """
+
+    def __init__(self, meter: Meter, timeout_s: float) -> None:
+        self.meter = meter
+        self.timeout_s = timeout_s
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._hung = False
+
+    def _loop(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job.run()
+
+    def __call__(self) -> Mapping[str, float]:
+        if self._hung:
+            raise MeterError(f"meter {self.meter.name!r} is hung (no answer since an earlier read)")
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._loop, name=f"greenbudget-{self.meter.name}", daemon=True
+            )
+            self._thread.start()
+        job = _Job(self.meter.read)
+        self._jobs.put(job)
+        if not job.done.wait(self.timeout_s):
+            self._hung = True
+            raise MeterError(
+                f"meter {self.meter.name!r} did not answer within {self.timeout_s:g} s "
+                f"(the bound is set by {READ_TIMEOUT_ENV})"
+            )
+        if job.error is not None:
+            raise job.error
+        assert job.value is not None
+        return job.value
+
+    def close(self) -> None:
+        if self._thread is not None and not self._hung:
+            self._jobs.put(None)
+
+
+def _read_timeout() -> float:
+    try:
+        value = float(os.environ.get(READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT_S))
+    except ValueError:
+        return DEFAULT_READ_TIMEOUT_S
+    return value if value > 0 else DEFAULT_READ_TIMEOUT_S
+
+
 @dataclass
 class MeterSet:
     """The session's meters read as one; same-named domains get ``<meter>:`` prefixes."""
@@ -49,6 +126,14 @@ class MeterSet:
     _clashes: set[str] | None = field(default=None, init=False)
     #: Domain names each meter returned at its first reading, for the reports.
     domains_by_meter: dict[str, list[str]] = field(default_factory=dict, init=False)
+    _readers: list[Callable[[], Mapping[str, float]]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        timeout = _read_timeout()
+        self._readers = [
+            meter.read if type(meter).__module__ in _DIRECT else BoundedRead(meter, timeout)
+            for meter in self.meters
+        ]
 
     @property
     def names(self) -> list[str]:
@@ -72,9 +157,9 @@ class MeterSet:
     def read(self) -> Reading:
         """Read every meter; any failure becomes a MeterError naming the meter."""
         per_meter: list[tuple[str, Mapping[str, float]]] = []
-        for meter in self.meters:
+        for meter, read in zip(self.meters, self._readers, strict=True):
             try:
-                values = meter.read()
+                values = read()
                 checked = {str(k): float(v) for k, v in values.items()}
             except Exception as exc:
                 raise MeterError(f"meter {meter.name!r} failed to read: {_describe(exc)}") from exc
@@ -101,6 +186,9 @@ class MeterSet:
         return Reading(combined, at)
 
     def close(self) -> None:
+        for reader in self._readers:
+            if isinstance(reader, BoundedRead):
+                reader.close()
         for meter in self.meters:
             close = getattr(meter, "close", None)
             if callable(close):

@@ -224,5 +224,5 @@ def write_text(path: Path, text: str, *, append: bool = False) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def write_json(path: Path, document: Mapping[str, Any]) -> None:
-    write_text(path, json.dumps(document, indent=2, sort_keys=False) + "\n")
+def json_text(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> str:
+    return json.dumps(json_document(entries, info), indent=2) + "\n"

@@ -274,16 +274,16 @@ class EnergySession:
                 on_exceed = "warn" if settings.warn_only else on_exceed
                 verdict = Verdict(entry["status"], f"{name}: {entry['message']}")
                 findings.append((on_exceed, verdict, entry))
+        if findings and (def_line := _def_line(item)) is not None:
+            for _, _, entry in findings:
+                entry["location"][1] = def_line
         if state.call_passed and findings:
             self._act(item, findings)
 
     def _act(self, item: pytest.Item, findings: list[tuple[str, Verdict, Entry]]) -> None:
         __tracebackhide__ = True
         failing = []
-        def_line = _def_line(item)
         for how, verdict, entry in findings:
-            if def_line is not None:
-                entry["location"][1] = def_line
             if how == "fail" and self._fails(verdict):
                 entry["failed_for_energy"] = True
                 failing.append(verdict.message)

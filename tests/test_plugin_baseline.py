@@ -921,6 +921,14 @@ def test_interrupted_saving_run_leaves_the_baseline_byte_for_byte(gb: Any) -> No
     assert leftovers == []
 
 
+def test_interrupted_saving_run_creates_no_baseline(gb: Any) -> None:
+    setup_project(gb, INTERRUPTED, {"a": 5.0})
+    result = gb.run_sub(PROFILE, SAVE, "-p", "no:cacheprovider")
+    assert result.ret == 2, output(result)
+    assert "INTERNALERROR" not in output(result)
+    assert not (gb.path / ".greenbudget").exists()
+
+
 # --------------------------------------------------------------------------- xdist
 
 # Also makes fakemeter importable in xdist workers, which get the controller's sys.path

@@ -317,6 +317,28 @@ def test_no_terminal_plugin_still_writes_every_report(
     assert len(doc["entries"]) == 4
 
 
+@pytest.mark.parametrize("which", ["step-summary", "markdown", "json"])
+def test_an_unwritable_report_neither_crashes_the_run_nor_loses_the_baseline(
+    gb: Any, monkeypatch: pytest.MonkeyPatch, assert_no_crash: Any, which: str
+) -> None:
+    setup_project(gb, {"test_work": REPORT_TESTS}, REPORT_WORK)
+    folder = gb.path / "a_folder"
+    folder.mkdir()
+    args = [PROFILE, "--greenbudget-save", "-q"]
+    if which == "step-summary":
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(folder))
+    else:
+        args.append(f"--greenbudget-{which}={folder}")
+    result = gb.run(*args)
+    assert_no_crash(result)
+    assert "a_folder" in output(result)
+    baseline = gb.path / ".greenbudget" / "baseline.json"
+    assert baseline.is_file()
+    entries = json.loads(baseline.read_text(encoding="utf-8"))["profiles"]["p"]["entries"]
+    assert len(entries) == 4
+    assert folder.is_dir() and list(folder.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- annotations
 
 ANNOTATED = """
@@ -457,6 +479,35 @@ def test_annotation_of_a_decorated_test_points_at_its_def(
     got = annotations(result)
     assert len(got) == 1, got
     assert got[0].startswith(f"::error file=test_deco.py,line={line},"), got
+
+
+def test_annotation_of_a_failing_decorated_test_points_at_its_def(
+    gb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup_project(
+        gb,
+        {
+            "test_deco": """
+            import pytest
+            from workload import use
+
+
+            @pytest.mark.energy_budget("10 J")
+            def test_over():
+                use("a")
+                assert False, "fails on its own"
+            """
+        },
+        {"a": 12.4},
+    )
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = gb.run(PROFILE, "-q")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*AssertionError: fails on its own*"])
+    line = def_line(gb.path / "test_deco.py", "test_over")
+    got = annotations(result)
+    assert len(got) == 1, got
+    assert re.match(rf"::(error|warning) file=test_deco\.py,line={line},", got[0]), got
 
 
 # --------------------------------------------------------------------------- xdist

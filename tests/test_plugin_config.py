@@ -372,3 +372,39 @@ def test_baseline_path_is_relative_to_rootdir(gb, monkeypatch) -> None:
     doc = json.loads(saved.read_text())
     (profile,) = doc["profiles"].values()
     assert list(profile["entries"]) == ["sub/test_b.py::test_unmarked"]  # passed tests only
+
+
+def test_zero_values_are_honoured(gb) -> None:
+    gb.pytester.makepyprojecttoml(
+        """
+        [tool.greenbudget]
+        default_budget = 0
+        carbon_intensity = 0
+        tolerance = 0
+        min_delta = 0
+        warmup = 0
+
+        [tool.greenbudget.budgets]
+        "*::test_pattern" = 0
+        "*::test_table" = { budget = "0 J", tolerance = 0, warmup = 0 }
+        """
+    )
+    gb.pytester.makepyfile(
+        """
+        import pytest, fakemeter
+        @pytest.mark.energy_budget()
+        def test_default():
+            fakemeter.spend(1)
+        def test_pattern():
+            fakemeter.spend(1)
+        def test_table():
+            fakemeter.spend(1)
+        """
+    )
+    result, doc = gb.run_json()
+    result.assert_outcomes(failed=3)
+    assert doc["carbon_intensity_g_per_kwh"] == 0
+    for entry in doc["entries"]:
+        assert entry["budget"] == {"joules": 0.0}, entry
+        assert entry["status"] == "over_budget"
+        assert entry["co2_grams"] == 0

@@ -277,6 +277,13 @@ BAD_MARKERS = [
     ('"10 J", warmup=True', "warmup"),
     ('"10 J", budgte="5 J"', "budgte"),
     ('"10 J", "20 J"', "energy_budget"),
+    ("10**400", "10000000000"),
+    ('"1e400 J"', "1e400 J"),
+    ('"10 J", tolerance=10**400', "finite"),
+    ('"10 J", tolerance=float("nan")', "nan"),
+    ("object()", "object"),
+    ('b"10 J"', "b'10 J'"),
+    ('"10 J", on_exceed=None, rounds=[2]', "[2]"),
 ]
 
 

@@ -170,3 +170,13 @@ def test_disabled_plugin_has_no_marker_options_or_fixture(pytester) -> None:
     result = pytester.runpytest(*args)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'energy_meter' not found*"])
+
+
+def test_explicit_plugin_with_autoload_disabled(gb, monkeypatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    gb.pytester.makepyfile(TESTS)
+    result = gb.run("-p", "greenbudget")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*energy summary*"])
+    result = gb.pytester.runpytest()  # autoload off and no -p: the plugin is not there
+    assert "energy summary" not in result.stdout.str()

@@ -14,11 +14,11 @@ from pytest_greenbudget.report import (
     MeterInfo,
     RunInfo,
     json_document,
+    json_text,
     markdown,
     rows,
     terminal_lines,
     totals,
-    write_json,
     write_text,
 )
 
@@ -185,7 +185,7 @@ def test_json_document_meters_list_all() -> None:
 def test_write_json(tmp_path: Path) -> None:
     path = tmp_path / "out" / "r.json"
     doc = json_document([entry()], INFO)
-    write_json(path, doc)
+    write_text(path, json_text([entry()], INFO))
     assert json.loads(path.read_text("utf-8")) == doc
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]
 
