@@ -5,7 +5,10 @@ Run: ``.venv/bin/python benchmarks/profile_plugin.py [--quick] [--tests 2000]``
 1. Start-up, step by step, each step timed with ``time.perf_counter`` in fresh
    processes (median of several): importing the plugin, the session-building module,
    each meter that ``meter = "auto"`` tries, the profile name.
-2. ``python -m cProfile`` of pytest on N trivial tests, unmarked (plugin on) and all
+2. In one process, ``pytest.main`` run repeatedly on N trivial tests, plugin off, on
+   (unmarked) and all measured, alternating: the CPU time per test the plugin adds
+   once imports and start-up caches are warm (medians).
+3. ``python -m cProfile`` of pytest on N trivial tests, unmarked (plugin on) and all
    measured (``--greenbudget-all``): the functions of ``pytest_greenbudget`` by own time,
    in microseconds per test. cProfile inflates small functions (roughly 2-3x), so
    read these as shares, and the overhead.py figures as the absolute costs.
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import PYTHON, clean_env, machine_line, median, run_timed
-from overhead import make_suite, make_tiny
+from overhead import make_suite
 
 STEPS = r'''
 import json, time
@@ -64,6 +67,38 @@ def startup_steps(reps: int, env: dict[str, str]) -> dict[str, float]:
     return {k: median(r[k] for r in runs) * 1e3 for k in runs[0]}
 
 
+INPROCESS = r'''
+import contextlib, io, json, statistics, sys, time
+import pytest
+project, reps = sys.argv[1], int(sys.argv[2])
+configs = {"off": ["-p", "no:greenbudget"], "on": [], "all": ["--greenbudget-all"]}
+cpu = {k: [] for k in configs}
+for rep in range(reps + 1):
+    for name, extra in (configs.items() if rep % 2 else reversed(configs.items())):
+        with contextlib.redirect_stdout(io.StringIO()):
+            c0 = time.process_time()
+            code = pytest.main(["-q", "-p", "no:cacheprovider", project, *extra])
+            c1 = time.process_time()
+        assert code == 0, (name, code)
+        if rep:  # the first round warms the caches
+            cpu[name].append(c1 - c0)
+print(json.dumps({k: statistics.median(v) for k, v in cpu.items()}))
+'''
+
+
+def inprocess(project: Path, n_tests: int, reps: int, env: dict[str, str]) -> dict[str, float]:
+    proc = subprocess.run([PYTHON, "-c", INPROCESS, str(project), str(reps)], env=env,
+                          cwd=project, capture_output=True, text=True, check=True)
+    cpu = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {
+        "off_ms": cpu["off"] * 1e3,
+        "on_ms": cpu["on"] * 1e3,
+        "all_ms": cpu["all"] * 1e3,
+        "unmarked_us_per_test": (cpu["on"] - cpu["off"]) / n_tests * 1e6,
+        "measured_us_per_test": (cpu["all"] - cpu["on"]) / n_tests * 1e6,
+    }
+
+
 def profile_run(project: Path, extra: list[str], out: Path, env: dict[str, str]) -> pstats.Stats:
     run_timed([PYTHON, "-m", "cProfile", "-o", str(out), "-m", "pytest", "-q",
                "-p", "no:cacheprovider", *extra], project, env)
@@ -97,7 +132,12 @@ def main() -> int:
         for name, ms in steps.items():
             print(f"{ms:8.2f}  {name}")
         suite = make_suite(root / "suite", args.tests)
-        make_tiny(root / "tiny")
+        figures = inprocess(suite, args.tests, 3 if args.quick else 7, env)
+        print(f"\n## in-process pytest.main, {args.tests} tests, CPU ms (medians): off "
+              f"{figures['off_ms']:.0f}, on {figures['on_ms']:.0f}, all measured "
+              f"{figures['all_ms']:.0f}")
+        print(f"plugin on, unmarked: {figures['unmarked_us_per_test']:.1f} us per test; "
+              f"measured (estimate) on top: {figures['measured_us_per_test']:.1f} us per test")
         for label, extra in (("unmarked, plugin on", []),
                              ("all measured (--greenbudget-all, estimate)", ["--greenbudget-all"])):
             run_timed([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], suite, env)

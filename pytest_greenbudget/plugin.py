@@ -205,6 +205,9 @@ class AllPhases:
         try:
             with self.session.measure_phase(item, state, "teardown"):
                 return (yield)
+        except BaseException:
+            state.call_passed = False  # the test's own teardown error is the news, not energy
+            raise
         finally:
             self.session.finish(item, state)
 

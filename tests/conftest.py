@@ -78,6 +78,13 @@ class ClosingMeter(FakeMeter):
             f.write("closed\\n")
 
 
+class BadCloseMeter(FakeMeter):
+    name = "badclose"
+
+    def close(self):
+        raise RuntimeError("cannot close")
+
+
 class RaisingMeter:
     def __init__(self):
         raise OSError("no such sensor")

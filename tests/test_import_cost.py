@@ -37,13 +37,6 @@ def test_importing_every_module_imports_nothing_heavy() -> None:
     assert report["heavy"] == []
 
 
-@pytest.mark.xfail(
-    not _gpu_visible(),
-    reason="BUG: meter = 'auto' imports pynvml to probe for a GPU even where none is "
-    "visible, so nvml is not selected (SPEC 1: imported only when a meter that needs it "
-    "is actually selected)",
-    strict=True,
-)
 def test_a_run_with_the_default_meter_imports_nothing_heavy(pytester) -> None:
     pytester.makeconftest(
         f"""

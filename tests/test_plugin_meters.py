@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -68,8 +69,6 @@ def test_combined_meters_sum_and_prefix_clashing_domains(gb, how) -> None:
     out = gb.path / "m.json"
     result = gb.pytester.runpytest("-p", "no:hypothesispytest", f"--greenbudget-json={out}", *args)
     result.assert_outcomes(passed=1)
-    import json
-
     doc = json.loads(out.read_text())
     assert [(m["name"], m["estimated"]) for m in doc["meters"]] == [
         ("fake", False),
@@ -121,8 +120,6 @@ def test_auto_is_the_default_and_picks_rapl_where_readable(gb, monkeypatch, tmp_
     out = gb.path / "auto.json"
     result = gb.pytester.runpytest("-p", "no:hypothesispytest", f"--greenbudget-json={out}")
     result.assert_outcomes(passed=1)
-    import json
-
     doc = json.loads(out.read_text())
     names = [m["name"] for m in doc["meters"]]
     assert names[0] == "rapl" and "estimate" not in names
@@ -267,3 +264,29 @@ def test_counter_going_backwards_is_unmeasured(gb) -> None:
     assert entries[0] == ("unmeasured", None)
     assert "backwards" in doc["entries"][0]["message"]
     assert entries[1] == ("ok", pytest.approx(1))
+
+
+def test_custom_meter_in_a_package(gb) -> None:
+    pkg = gb.pytester.mkpydir("gbpkg")
+    (pkg / "meters.py").write_text(
+        "class PkgMeter:\n"
+        "    name = 'pkg'\n"
+        "    estimated = True\n"
+        "    def read(self):\n"
+        "        return {'board': 1.0}\n"
+    )
+    gb.pytester.makepyfile(TEST)
+    result, doc = gb.run_json("--greenbudget-meter=gbpkg.meters:PkgMeter")
+    result.assert_outcomes(passed=1)
+    assert [(m["name"], m["estimated"], m["domains"]) for m in doc["meters"]] == [
+        ("pkg", True, ["board"])
+    ]
+    assert doc["entries"][0]["domains"] == {"board": 0.0}
+
+
+def test_close_that_raises_does_not_crash_the_session(gb, assert_no_crash) -> None:
+    gb.pytester.makepyfile(TEST)
+    result = gb.run("--greenbudget-meter=fakemeter:BadCloseMeter")
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    assert_no_crash(result)

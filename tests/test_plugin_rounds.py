@@ -194,12 +194,6 @@ def test_phases_all_warns_inside_the_test(gb) -> None:
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_p*"])
 
 
-@pytest.mark.xfail(
-    reason="BUG: under phases = 'all' the energy verdict is raised in the teardown's "
-    "finally: when a fixture teardown errors on its own, the energy failure replaces its "
-    "message (SPEC 8: a test that errors on its own keeps its own outcome and message)",
-    strict=True,
-)
 def test_phases_all_keeps_an_own_teardown_error(gb) -> None:
     gb.pytester.makepyprojecttoml('[tool.greenbudget]\nphases = "all"\n')
     gb.pytester.makepyfile(

@@ -367,11 +367,6 @@ def test_saving_run_still_enforces_budgets(gb) -> None:
     assert list(profile["entries"]) == ["test_saving_run_still_enforces_budgets.py::test_within"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: an XPASS (non-strict xfail that passed) is reported with JSON outcome "
-    "'skipped' although pytest's outcome is 'passed' (SPEC 8: the JSON outcome is pytest's)",
-    strict=True,
-)
 def test_xpass_outcome_is_pytests_outcome(gb) -> None:
     gb.pytester.makepyfile(
         """

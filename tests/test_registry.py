@@ -113,7 +113,10 @@ def test_auto_uses_rapl_and_nvml_when_available(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(registry, "_rapl", lambda options: Fake("rapl"))
     monkeypatch.setattr(registry, "_nvml", lambda options: Fake("nvml"))
+    monkeypatch.setattr(registry, "_nvidia_driver_present", lambda: True)
     assert [m.name for m in build_meters(["auto"], MeterOptions())] == ["rapl", "nvml"]
+    monkeypatch.setattr(registry, "_nvidia_driver_present", lambda: False)
+    assert [m.name for m in build_meters(["auto"], MeterOptions())] == ["rapl"]
 
 
 @pytest.mark.skipif(_machine_has_nvidia(), reason="this machine has an NVIDIA driver")

@@ -7,6 +7,8 @@ test runs rather than a surprise in the middle of the session.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -66,11 +68,23 @@ def _auto(options: MeterOptions) -> list[Meter]:
         meters.append(_rapl(options))
     except MeterUnavailable:
         meters.append(_estimate(options))
-    try:
-        meters.append(_nvml(options))
-    except MeterUnavailable:
-        pass
+    if _nvidia_driver_present():
+        try:
+            meters.append(_nvml(options))
+        except MeterUnavailable:
+            pass
     return meters
+
+
+def _nvidia_driver_present() -> bool:
+    """A cheap look for the NVIDIA driver, so that ``auto`` imports pynvml only where it may work.
+
+    On Linux the driver shows as /dev/nvidiactl or /proc/driver/nvidia (and as /dev/dxg in
+    WSL2); elsewhere there is no such sign, and pynvml itself has to answer.
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/proc/driver/nvidia", "/dev/dxg"))
 
 
 def _unique_names(meters: list[Meter]) -> list[Meter]:
