@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 HEAVY = ("codecarbon", "pynvml", "pandas", "numpy", "torch")
 
 CHECK = """
