@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HEAVY = ("codecarbon", "pynvml", "pandas", "numpy", "torch")
 
 CHECK = """
@@ -35,6 +37,7 @@ def test_importing_every_module_imports_nothing_heavy() -> None:
     assert report["heavy"] == []
 
 
+@pytest.mark.skipif(_gpu_visible(), reason="with a GPU, auto selects nvml, which needs pynvml")
 def test_a_run_with_the_default_meter_imports_nothing_heavy(pytester) -> None:
     pytester.makeconftest(
         f"""
