@@ -6,40 +6,30 @@ without running pytest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.quantity import Quantity, format_grams, format_joules
 from pytest_greenbudget.settings import (
+    OVERRIDE_KEYS,
     OnExceed,
-    SettingError,
+    OverrideError,
+    Overrides,
     Settings,
-    as_float,
-    as_int,
-    as_on_exceed,
-    as_quantity,
+    parse_overrides,
 )
 
 Status = Literal["ok", "over_budget", "regressed", "improved", "new", "unmeasured"]
 MARKER = "energy_budget"
-MARKER_KEYWORDS = ("budget", "tolerance", "on_exceed", "rounds", "warmup")
+MARKER_KEYWORDS = OVERRIDE_KEYS
+#: The validated arguments of one ``energy_budget`` marker (or one region).
+MarkerArgs: TypeAlias = Overrides
 
 
 class MarkerError(ValueError):
     """A bad ``energy_budget`` marker; the message names the marker and the value."""
-
-
-@dataclass(frozen=True)
-class MarkerArgs:
-    """The validated arguments of one ``energy_budget`` marker."""
-
-    budget: Quantity | None = None
-    tolerance: float | None = None
-    on_exceed: OnExceed | None = None
-    rounds: int | None = None
-    warmup: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,24 +55,11 @@ def parse_marker(args: Sequence[object], kwargs: Mapping[str, object]) -> Marker
         )
     if args and "budget" in kwargs:
         raise MarkerError(f"{where} got the budget twice (positional and budget=)")
-    values = {"budget": args[0] if args else kwargs.get("budget"), **kwargs}
-    checks: dict[str, Callable[[object], object]] = {
-        "budget": as_quantity,
-        "tolerance": as_float,
-        "on_exceed": as_on_exceed,
-        "rounds": lambda v: as_int(v, minimum=1),
-        "warmup": lambda v: as_int(v, minimum=0),
-    }
-    parsed: dict[str, object] = {}
-    for key, check in checks.items():
-        raw = values.get(key)
-        if raw is None:
-            continue
-        try:
-            parsed[key] = check(raw)
-        except SettingError as exc:
-            raise MarkerError(f"{where}({key}={raw!r}): {exc}") from None
-    return MarkerArgs(**parsed)  # type: ignore[arg-type]
+    values = {**kwargs, "budget": args[0] if args else kwargs.get("budget")}
+    try:
+        return MarkerArgs(**parse_overrides(values))
+    except OverrideError as exc:
+        raise MarkerError(f"{where}({exc.key}={exc.raw!r}): {exc}") from None
 
 
 def resolve_policy(settings: Settings, nodeid: str, marker: MarkerArgs | None) -> Policy | None:
@@ -90,7 +67,7 @@ def resolve_policy(settings: Settings, nodeid: str, marker: MarkerArgs | None) -
     pattern = settings.pattern_for(nodeid)
     if marker is None and pattern is None and not settings.measure_all:
         return None
-    layers: list[MarkerArgs | object] = [m for m in (marker, pattern) if m is not None]
+    layers: list[Overrides] = [m for m in (marker, pattern) if m is not None]
 
     def pick(name: str, fallback: object) -> object:
         for layer in layers:

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from pytest_greenbudget.budget import MarkerArgs, MarkerError, parse_marker
 from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.measure import Measurement, MeterSet, delta
 from pytest_greenbudget.meters.base import MeterError
+from pytest_greenbudget.settings import OverrideError, Overrides, parse_overrides
 
 
 @dataclass
@@ -31,7 +31,7 @@ class RegionResult:
 class RegionRecord:
     """All of one region's rounds in one test, and its own settings."""
 
-    settings: MarkerArgs
+    settings: Overrides
     rounds: dict[int, Measurement] = field(default_factory=dict)
     error: str | None = None
 
@@ -63,15 +63,13 @@ class EnergyMeter:
         """Measure the block as region ``name``; budget, tolerance and on_exceed as the marker."""
         if not isinstance(name, str) or not name or "::" in name:
             raise ValueError(f"energy_meter.measure(name={name!r}): a non-empty name without '::'")
+        given = {"budget": budget, "tolerance": tolerance, "on_exceed": on_exceed}
         try:
-            settings = parse_marker(
-                [], {"budget": budget, "tolerance": tolerance, "on_exceed": on_exceed}
-            )
-        except MarkerError as exc:
-            message = str(exc).replace(
-                "@pytest.mark.energy_budget", f"energy_meter.measure({name!r})"
-            )
-            raise ValueError(message) from None
+            settings = Overrides(**parse_overrides(given))
+        except OverrideError as exc:
+            raise ValueError(
+                f"energy_meter.measure({name!r}, {exc.key}={exc.raw!r}): {exc}"
+            ) from None
         result = RegionResult(name)
         try:
             before = self._meters.read()
@@ -94,7 +92,7 @@ class EnergyMeter:
             if result.error is not None:
                 self._record_error(name, settings, result.error)
 
-    def _record(self, name: str, settings: MarkerArgs, measurement: Measurement) -> None:
+    def _record(self, name: str, settings: Overrides, measurement: Measurement) -> None:
         round_index = self._current_round()
         if self._records is None or round_index is None:
             return
@@ -102,6 +100,6 @@ class EnergyMeter:
         earlier = record.rounds.get(round_index)
         record.rounds[round_index] = measurement if earlier is None else earlier + measurement
 
-    def _record_error(self, name: str, settings: MarkerArgs, error: str) -> None:
+    def _record_error(self, name: str, settings: Overrides, error: str) -> None:
         if self._records is not None:
             self._records.setdefault(name, RegionRecord(settings)).error = error

@@ -45,23 +45,30 @@ TABLE_KEYS = (
     "cpu_tdp_watts",
     "budgets",
 )
-PATTERN_KEYS = ("budget", "tolerance", "on_exceed", "rounds", "warmup")
+#: What a marker, a budgets pattern or a region may set for itself.
+OVERRIDE_KEYS = ("budget", "tolerance", "on_exceed", "rounds", "warmup")
 
 
 class SettingError(ValueError):
     """One bad value; the caller adds where it came from (file and key, or marker)."""
 
 
-@dataclass(frozen=True)
-class Pattern:
-    """One ``[tool.greenbudget.budgets]`` entry."""
+@dataclass(frozen=True, kw_only=True)
+class Overrides:
+    """Per-test settings from a marker, a budgets pattern or a region; None = not given."""
 
-    pattern: str
     budget: Quantity | None = None
     tolerance: float | None = None
     on_exceed: OnExceed | None = None
     rounds: int | None = None
     warmup: int | None = None
+
+
+@dataclass(frozen=True)
+class Pattern(Overrides):
+    """One ``[tool.greenbudget.budgets]`` entry."""
+
+    pattern: str
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,44 @@ def as_string(raw: object) -> str:
     return raw
 
 
+class OverrideError(SettingError):
+    """A bad override value, with the key it was given for."""
+
+    def __init__(self, key: str, raw: object, problem: SettingError) -> None:
+        super().__init__(str(problem))
+        self.key, self.raw = key, raw
+
+
+def _as_rounds(raw: object) -> int:
+    return as_int(raw, minimum=1)
+
+
+def _as_warmup(raw: object) -> int:
+    return as_int(raw, minimum=0)
+
+
+_OVERRIDE_CHECKS: dict[str, Callable[[object], object]] = {
+    "budget": lambda raw: as_quantity(raw),
+    "tolerance": lambda raw: as_float(raw),
+    "on_exceed": lambda raw: as_on_exceed(raw),
+    "rounds": _as_rounds,
+    "warmup": _as_warmup,
+}
+
+
+def parse_overrides(values: Mapping[str, object]) -> dict[str, Any]:
+    """Validate the given overrides (a None value counts as not given)."""
+    parsed: dict[str, Any] = {}
+    for key, check in _OVERRIDE_CHECKS.items():
+        raw = values.get(key)
+        if raw is not None:
+            try:
+                parsed[key] = check(raw)
+            except SettingError as exc:
+                raise OverrideError(key, raw, exc) from None
+    return parsed
+
+
 def suggest(key: str, valid: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
     return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
@@ -242,17 +287,11 @@ def _patterns(table: _Table) -> tuple[Pattern, ...]:
         entry = _Table({}, table.where, f"{table.prefix}budgets.{pattern!r}")
         if isinstance(value, dict):
             sub = _Table(value, table.where, f"{table.prefix}budgets.{pattern!r}.")
-            sub.check_keys(PATTERN_KEYS)
-            patterns.append(
-                Pattern(
-                    pattern,
-                    budget=sub.get("budget", as_quantity),
-                    tolerance=sub.get("tolerance", as_float),
-                    on_exceed=sub.get("on_exceed", as_on_exceed),
-                    rounds=sub.get("rounds", lambda v: as_int(v, minimum=1)),
-                    warmup=sub.get("warmup", lambda v: as_int(v, minimum=0)),
-                )
-            )
+            sub.check_keys(OVERRIDE_KEYS)
+            try:
+                patterns.append(Pattern(pattern, **parse_overrides(value)))
+            except OverrideError as exc:
+                raise sub.error(exc.key, str(exc)) from None
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
             try:
                 patterns.append(Pattern(pattern, budget=as_quantity(value)))
@@ -326,8 +365,8 @@ def load_settings(config: pytest.Config) -> Settings:
         carbon_intensity=_first(intensity, defaults.carbon_intensity),
         intensity_source=intensity_source,
         country=country.upper() if country else None,
-        rounds=_first(table.get("rounds", lambda v: as_int(v, minimum=1)), defaults.rounds),
-        warmup=_first(table.get("warmup", lambda v: as_int(v, minimum=0)), defaults.warmup),
+        rounds=_first(table.get("rounds", _as_rounds), defaults.rounds),
+        warmup=_first(table.get("warmup", _as_warmup), defaults.warmup),
         phases=table.get("phases", as_phases) or defaults.phases,
         measure_all=bool(config.getoption("greenbudget_all")) or bool(measure_all),
         cpu_tdp_watts=table.get("cpu_tdp_watts", lambda v: as_float(v, strict=True)),

@@ -58,7 +58,9 @@ def test_all_keywords() -> None:
     parsed = parse_marker(
         ("5 J",), {"tolerance": 0.2, "on_exceed": "warn", "rounds": 3, "warmup": 1}
     )
-    assert parsed == MarkerArgs(Quantity("energy", 5.0), 0.2, "warn", 3, 1)
+    assert parsed == MarkerArgs(
+        budget=Quantity("energy", 5.0), tolerance=0.2, on_exceed="warn", rounds=3, warmup=1
+    )
 
 
 def test_tolerance_int_is_accepted() -> None:

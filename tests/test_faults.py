@@ -136,7 +136,7 @@ class BadClose(Counting):
 '''
 
 #: Three measured tests (one fails on its own) and one unmeasured test.
-TESTS = '''
+TESTS = """
 import pytest
 
 @pytest.mark.energy_budget("1 kJ")
@@ -153,9 +153,9 @@ def test_c():
 
 def test_unmeasured():
     pass
-'''
+"""
 
-PASSING = '''
+PASSING = """
 import pytest
 
 @pytest.mark.energy_budget("1 kJ")
@@ -165,7 +165,7 @@ def test_a():
 @pytest.mark.energy_budget("1 kJ")
 def test_c():
     pass
-'''
+"""
 
 IDS = {name: f"test_run.py::{name}" for name in ("test_a", "test_b", "test_c")}
 OWN_OUTCOMES = {"test_a": "passed", "test_b": "failed", "test_c": "passed"}
@@ -218,7 +218,8 @@ def only_the_baseline_beside(path: Path) -> None:
 def project_files(root: Path) -> list[str]:
     """The pytester dir's files, less pytester's own and Python's caches."""
     return sorted(
-        p.name for p in root.iterdir()
+        p.name
+        for p in root.iterdir()
         if p.name not in ("__pycache__", "stdout", "stderr") and not p.name.startswith("runpytest-")
     )
 
@@ -263,7 +264,9 @@ class Fault:
 
 FAULTS = {
     "raise-from-first-read": Fault(
-        "RaiseAlways", "raising", ("test_a", "test_b", "test_c"),
+        "RaiseAlways",
+        "raising",
+        ("test_a", "test_b", "test_c"),
         "RuntimeError: sensor exploded at read",
     ),
     "raise-at-second-read": Fault(
@@ -326,7 +329,9 @@ def fault_run(fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, key: str) ->
 
 
 @pytest.mark.parametrize("key", list(FAULTS))
-def test_meter_fault_keeps_outcomes_and_marks_entries_unmeasured(fp, monkeypatch, key) -> None:
+def test_meter_fault_keeps_outcomes_and_marks_entries_unmeasured(
+    fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
     fault = FAULTS[key]
     r = fault_run(fp, monkeypatch, key)
     no_crash(r.text)
@@ -377,7 +382,9 @@ def test_meter_fault_keeps_outcomes_and_marks_entries_unmeasured(fp, monkeypatch
         for k in FAULTS
     ],
 )
-def test_meter_fault_message_names_the_meter(fp, monkeypatch, key) -> None:
+def test_meter_fault_message_names_the_meter(
+    fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
     fault = FAULTS[key]
     r = fault_run(fp, monkeypatch, key)
     for test in fault.unmeasured:
@@ -387,7 +394,9 @@ def test_meter_fault_message_names_the_meter(fp, monkeypatch, key) -> None:
 
 
 @pytest.mark.parametrize("key", list(FAULTS))
-def test_meter_fault_keeps_the_previous_baseline_entries(fp, monkeypatch, key) -> None:
+def test_meter_fault_keeps_the_previous_baseline_entries(
+    fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
     """Under --greenbudget-save, a lost or failed entry keeps its old numbers."""
     fault = FAULTS[key]
     r = fault_run(fp, monkeypatch, key)
@@ -413,12 +422,16 @@ def test_meter_fault_keeps_the_previous_baseline_entries(fp, monkeypatch, key) -
     "saves no result: a spurious diff; nothing measured should mean nothing written",
     strict=True,
 )
-def test_saving_run_that_measured_nothing_leaves_the_file_byte_for_byte(fp, monkeypatch) -> None:
+def test_saving_run_that_measured_nothing_leaves_the_file_byte_for_byte(
+    fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     r = fault_run(fp, monkeypatch, "raise-from-first-read")
     assert r.after == r.before
 
 
-def test_hung_meter_is_bounded_and_the_session_ends(fp, monkeypatch) -> None:
+def test_hung_meter_is_bounded_and_the_session_ends(
+    fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     r = fault_run(fp, monkeypatch, "hang")
     # the meter sleeps 60 s per read: the bound (0.5 s) is paid once, not per test
     assert r.seconds < 15, r.seconds
@@ -436,7 +449,9 @@ def test_hung_meter_is_bounded_and_the_session_ends(fp, monkeypatch) -> None:
     assert r.ret == 1
 
 
-def test_own_failure_message_is_shown_when_its_meter_also_fails(fp, monkeypatch) -> None:
+def test_own_failure_message_is_shown_when_its_meter_also_fails(
+    fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     r = fault_run(fp, monkeypatch, "own-failure-and-meter-failure")
     assert "AssertionError: own failure of test_b" in r.text, r.text
     assert re.search(r"FAILED test_run.py::test_b - AssertionError: own failure of test_b", r.text)
@@ -447,7 +462,7 @@ def test_own_failure_message_is_shown_when_its_meter_also_fails(fp, monkeypatch)
     assert "unmeasured" not in failures and "sensor glitch" not in failures, failures
 
 
-def test_negative_cumulative_values_are_a_legal_origin(fp) -> None:
+def test_negative_cumulative_values_are_a_legal_origin(fp: pytest.Pytester) -> None:
     """SPEC 5: cumulative joules since an arbitrary origin; only differences count.
 
     A counter at -1e6 J that rises by 1 J per test is healthy: every entry is measured
@@ -475,7 +490,7 @@ def test_negative_cumulative_values_are_a_legal_origin(fp) -> None:
 # ------------------------------------------------------------------ meter life cycle
 
 
-def test_meter_constructor_raising_is_a_usage_error(fp) -> None:
+def test_meter_constructor_raising_is_a_usage_error(fp: pytest.Pytester) -> None:
     fp.makepyfile(test_run=TESTS.replace("pass", "open('ran', 'w').close()"))
     path, blob = write_previous(fp.path)
     result = run(fp, "BadInit", SAVE)
@@ -495,7 +510,7 @@ def test_meter_constructor_raising_is_a_usage_error(fp) -> None:
     "names settings.source, not the command-line option the spec came from",
     strict=True,
 )
-def test_meter_constructor_error_names_where_the_spec_came_from(fp) -> None:
+def test_meter_constructor_error_names_where_the_spec_came_from(fp: pytest.Pytester) -> None:
     fp.makepyfile(test_run=TESTS)
     result = run(fp, "BadInit")
     assert result.ret == 4
@@ -504,7 +519,7 @@ def test_meter_constructor_error_names_where_the_spec_came_from(fp) -> None:
     assert "--greenbudget-meter" in err, err
 
 
-def test_meter_close_raising_still_ends_the_session(fp) -> None:
+def test_meter_close_raising_still_ends_the_session(fp: pytest.Pytester) -> None:
     fp.makepyfile(test_run=TESTS)
     path, _ = write_previous(fp.path)
     report = fp.path / "report.json"
@@ -521,10 +536,10 @@ def test_meter_close_raising_still_ends_the_session(fp) -> None:
 
 # ------------------------------------------------------------------ baseline writes
 
-BLOCKED = '''
+BLOCKED = """
 [tool.greenbudget]
 baseline = "blocker/baseline.json"
-'''
+"""
 
 
 @pytest.mark.xfail(
@@ -534,7 +549,7 @@ baseline = "blocker/baseline.json"
     "yet', with the write failure reported as a warning at save time",
     strict=True,
 )
-def test_baseline_folder_that_is_a_file_warns_at_save(fp) -> None:
+def test_baseline_folder_that_is_a_file_warns_at_save(fp: pytest.Pytester) -> None:
     fp.makepyfile(test_run=PASSING)
     fp.makefile(".toml", pyproject=BLOCKED)
     blocker = fp.path / "blocker"
@@ -548,17 +563,19 @@ def test_baseline_folder_that_is_a_file_warns_at_save(fp) -> None:
     assert blocker.read_text() == "a regular file\n"
 
 
-BLOCKED_LATER = '''
+BLOCKED_LATER = """
 import pathlib, pytest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session):
     # the baseline's folder turns into a regular file before the plugin saves
     pathlib.Path(str(session.config.rootpath), "state").write_text("a regular file\\n")
-'''
+"""
 
 
-def test_baseline_folder_that_cannot_be_written_warns_and_keeps_exit_code(fp) -> None:
+def test_baseline_folder_that_cannot_be_written_warns_and_keeps_exit_code(
+    fp: pytest.Pytester,
+) -> None:
     fp.makepyfile(test_run=PASSING, conftest=BLOCKED_LATER)
     fp.makefile(".toml", pyproject='[tool.greenbudget]\nbaseline = "state/baseline.json"\n')
     before = project_files(fp.path)
@@ -575,7 +592,7 @@ def test_baseline_folder_that_cannot_be_written_warns_and_keeps_exit_code(fp) ->
     assert project_files(fp.path) == sorted([*before, "state"])
 
 
-NO_SPACE = '''
+NO_SPACE = """
 import errno, os, pytest
 
 @pytest.hookimpl(tryfirst=True)
@@ -583,11 +600,11 @@ def pytest_sessionfinish(session):
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
     os.{name} = no_space
-'''
+"""
 
 
 @pytest.mark.parametrize("function", ["fsync", "replace"])
-def test_disk_full_while_saving_keeps_old_baseline(fp, function) -> None:
+def test_disk_full_while_saving_keeps_old_baseline(fp: pytest.Pytester, function: str) -> None:
     fp.makepyfile(test_run=PASSING, conftest=NO_SPACE.format(name=function))
     path, blob = write_previous(fp.path)
     result = run(fp, "Counting", PROFILE, SAVE)
@@ -602,7 +619,7 @@ def test_disk_full_while_saving_keeps_old_baseline(fp, function) -> None:
     only_the_baseline_beside(path)
 
 
-INTERRUPTED = '''
+INTERRUPTED = """
 import pytest
 
 @pytest.mark.energy_budget("1 kJ")
@@ -616,10 +633,10 @@ def test_interrupt():
 @pytest.mark.energy_budget("1 kJ")
 def test_never():
     open("never-ran", "w").close()
-'''
+"""
 
 
-def test_interrupted_saving_run_keeps_old_baseline(fp) -> None:
+def test_interrupted_saving_run_keeps_old_baseline(fp: pytest.Pytester) -> None:
     fp.makepyfile(test_run=INTERRUPTED)
     path, blob = write_previous(fp.path)
     result = run(fp, "Counting", PROFILE, SAVE)
@@ -635,7 +652,7 @@ def test_interrupted_saving_run_keeps_old_baseline(fp) -> None:
     only_the_baseline_beside(path)
 
 
-CTRL_C_WHILE_WRITING = '''
+CTRL_C_WHILE_WRITING = """
 import os, pytest
 
 @pytest.hookimpl(tryfirst=True)
@@ -646,10 +663,10 @@ def pytest_sessionfinish(session):
             raise KeyboardInterrupt
         return real(src, dst, *args, **kwargs)
     os.replace = interrupted
-'''
+"""
 
 
-def test_interrupt_during_the_baseline_write_keeps_old_file(fp) -> None:
+def test_interrupt_during_the_baseline_write_keeps_old_file(fp: pytest.Pytester) -> None:
     """Ctrl-C between writing the temporary file and renaming it: the old file stays.
 
     (pytest itself prints the interrupt's traceback when it lands inside a session-finish
@@ -670,12 +687,19 @@ _STRINGS = ["fail", "warn", "FAIL", "", " ", *_JOULES]
 
 
 def _values(small_ints: bool) -> st.SearchStrategy[Any]:
-    ints = st.integers(-5, 5) if small_ints else st.one_of(
-        st.integers(-(10**6), 10**6), st.sampled_from([10**400, -(10**400), 2**63])
+    ints = (
+        st.integers(-5, 5)
+        if small_ints
+        else st.one_of(st.integers(-(10**6), 10**6), st.sampled_from([10**400, -(10**400), 2**63]))
     )
     scalars = st.one_of(
-        st.none(), st.booleans(), ints, st.floats(), st.text(max_size=8),
-        st.sampled_from(_STRINGS), st.binary(max_size=3),
+        st.none(),
+        st.booleans(),
+        ints,
+        st.floats(),
+        st.text(max_size=8),
+        st.sampled_from(_STRINGS),
+        st.binary(max_size=3),
     )
     return st.one_of(scalars, st.lists(scalars, max_size=2), st.tuples(scalars))
 
@@ -708,7 +732,7 @@ _EXAMPLE = itertools.count()
 
 
 @settings(
-    max_examples=3,
+    max_examples=5,
     deadline=None,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],
@@ -719,7 +743,9 @@ _EXAMPLE = itertools.count()
     ],
 )
 @given(calls=st.lists(_CALLS, min_size=24, max_size=36))
-def test_any_marker_arguments_in_a_real_run(fp, calls) -> None:
+def test_any_marker_arguments_in_a_real_run(
+    fp: pytest.Pytester, calls: list[tuple[list[Any], dict[str, Any]]]
+) -> None:
     """Any marker call gives a valid setting or that test's clear error, never a crash."""
     folder = fp.path / f"example{next(_EXAMPLE)}"
     folder.mkdir()
@@ -737,8 +763,13 @@ def test_any_marker_arguments_in_a_real_run(fp, calls) -> None:
     (folder / "test_markers.py").write_text("\n".join(lines), encoding="utf-8")
     report, junit = folder / "report.json", folder / "junit.xml"
     result = fp.runpytest_subprocess(
-        *QUIET, "--greenbudget-meter=faultymeter:Constant", f"--rootdir={folder}",
-        f"--greenbudget-json={report}", f"--junitxml={junit}", str(folder), timeout=60,
+        *QUIET,
+        "--greenbudget-meter=faultymeter:Constant",
+        f"--rootdir={folder}",
+        f"--greenbudget-json={report}",
+        f"--junitxml={junit}",
+        str(folder),
+        timeout=60,
     )
     text = text_of(result)
     no_crash(text)

@@ -21,7 +21,7 @@ from pytest_greenbudget import settings as gs
 from pytest_greenbudget.carbon import country_intensity
 from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import (
-    PATTERN_KEYS,
+    OVERRIDE_KEYS,
     TABLE_KEYS,
     Pattern,
     SettingError,
@@ -439,7 +439,7 @@ def test_bad_pattern_entry(tmp_path: Path, value: str, fragment: str) -> None:
 
 
 def test_pattern_keys() -> None:
-    assert set(PATTERN_KEYS) == {"budget", "tolerance", "on_exceed", "rounds", "warmup"}
+    assert set(OVERRIDE_KEYS) == {"budget", "tolerance", "on_exceed", "rounds", "warmup"}
 
 
 def _settings(*patterns: str) -> Settings:
@@ -590,7 +590,7 @@ toml_values = st.recursive(
     toml_scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=3),
-        st.dictionaries(st.sampled_from([*PATTERN_KEYS, "x", "tests/*"]), children, max_size=3),
+        st.dictionaries(st.sampled_from([*OVERRIDE_KEYS, "x", "tests/*"]), children, max_size=3),
     ),
     max_leaves=6,
 )
