@@ -80,7 +80,7 @@ class EnergyMeter:
         finally:
             if before is not None:
                 try:
-                    measurement = delta(before, self._meters.read())
+                    measurement = delta(before, self._meters.read(), self._meters.owner)
                 except MeterError as exc:
                     result.error = str(exc)
                 else:

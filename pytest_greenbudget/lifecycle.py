@@ -39,7 +39,7 @@ def _meters(settings: Settings) -> MeterSet:
         )
     except MeterSpecError as exc:
         raise pytest.UsageError(
-            f"greenbudget: {exc} (meter setting from {settings.source})"
+            f"greenbudget: {exc} (meter from {settings.meter_source})"
         ) from None
 
 
@@ -203,6 +203,8 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
         for e in session.entries
         if e["outcome"] == "passed" and e["joules"] is not None
     }
+    if not results:
+        return []  # nothing measured: leave the file byte for byte, not even a new machine
     try:
         save_baseline(
             settings.baseline_path, session.profile, machine_info(session.meters.meters), results

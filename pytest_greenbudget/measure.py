@@ -185,6 +185,15 @@ class MeterSet:
                 combined[shown] = combined.get(shown, 0.0) + value
         return Reading(combined, at)
 
+    def owner(self, domain: str) -> str:
+        """The name of the meter a (possibly prefixed) domain came from."""
+        if len(self.meters) == 1:
+            return self.meters[0].name
+        for name, domains in self.domains_by_meter.items():
+            if domain in domains or domain.startswith(f"{name}:"):
+                return name
+        return "?"
+
     def close(self) -> None:
         for reader in self._readers:
             if isinstance(reader, BoundedRead):
@@ -202,22 +211,26 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def delta(before: Reading, after: Reading) -> Measurement:
+def delta(
+    before: Reading, after: Reading, owner: Callable[[str], str] = lambda domain: "?"
+) -> Measurement:
     """The energy between two readings; a counter that went backwards is a meter error."""
     domains: dict[str, float] = {}
     for key, end in after.joules.items():
         start = before.joules.get(key)
         if start is None:
-            raise MeterError(f"domain {key!r} appeared between two readings")
+            raise MeterError(f"meter {owner(key)!r}: domain {key!r} appeared between two readings")
         if end < start:
             raise MeterError(
-                f"domain {key!r} went backwards ({start:g} J then {end:g} J); "
-                "a meter must return cumulative joules"
+                f"meter {owner(key)!r}: domain {key!r} went backwards ({start:g} J then "
+                f"{end:g} J); a meter must return cumulative joules"
             )
         domains[key] = end - start
     vanished = [key for key in before.joules if key not in after.joules]
     if vanished:
-        raise MeterError(f"domain {vanished[0]!r} vanished between two readings")
+        raise MeterError(
+            f"meter {owner(vanished[0])!r}: domain {vanished[0]!r} vanished between two readings"
+        )
     return Measurement(domains, max(0.0, after.at - before.at))
 
 

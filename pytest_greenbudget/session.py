@@ -149,7 +149,7 @@ class EnergySession:
         if before is None or after is None:
             return None
         try:
-            measurement = delta(before, after)
+            measurement = delta(before, after, self.meters.owner)
         except MeterError as exc:
             state.error = str(exc)
             return None

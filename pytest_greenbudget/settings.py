@@ -78,6 +78,7 @@ class Settings:
     rootdir: Path
     source: str = "built-in defaults"
     meter_specs: tuple[str, ...] = ("auto",)
+    meter_source: str = "the built-in default"
     on_exceed: OnExceed = "fail"
     warn_only: bool = False
     default_budget: Quantity | None = None
@@ -349,6 +350,11 @@ def load_settings(config: pytest.Config) -> Settings:
             meter_specs = as_meter_specs(cli_meter)
         except SettingError as exc:
             raise pytest.UsageError(f"greenbudget: --greenbudget-meter: {exc}") from None
+        meter_source = "--greenbudget-meter"
+    elif meter_specs is not None:
+        meter_source = f"{path}: [tool.greenbudget] meter"
+    else:
+        meter_source = "the built-in default"
     measure_all = table.get("measure_all", as_bool)
 
     defaults = Settings(rootdir=rootdir)
@@ -356,6 +362,7 @@ def load_settings(config: pytest.Config) -> Settings:
         rootdir=rootdir,
         source=str(path) if path is not None else "built-in defaults",
         meter_specs=meter_specs or defaults.meter_specs,
+        meter_source=meter_source,
         on_exceed=table.get("on_exceed", as_on_exceed) or defaults.on_exceed,
         warn_only=bool(config.getoption("greenbudget_warn_only")),
         default_budget=table.get("default_budget", as_quantity),

