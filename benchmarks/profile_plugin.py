@@ -1,6 +1,6 @@
 """Where the plugin's overhead goes: start-up steps, and per-test hook costs (cProfile).
 
-Run: ``.venv/bin/python benchmarks/profile_plugin.py [--quick] [--tests 2000]``
+Run: ``.venv/bin/python benchmarks/profile_plugin.py [--quick] [--tests 2000] [--callgrind]``
 
 1. Start-up, step by step, each step timed with ``time.perf_counter`` in fresh
    processes (median of several): importing the plugin, the session-building module,
@@ -12,6 +12,11 @@ Run: ``.venv/bin/python benchmarks/profile_plugin.py [--quick] [--tests 2000]``
    measured (``--greenbudget-all``): the functions of ``pytest_greenbudget`` by own time,
    in microseconds per test. cProfile inflates small functions (roughly 2-3x), so
    read these as shares, and the overhead.py figures as the absolute costs.
+4. With ``--callgrind`` (needs valgrind; about 3 minutes): instructions executed by
+   pytest (``valgrind --tool=callgrind``, ``PYTHONHASHSEED=0``), which other processes do
+   not disturb: plugin off / on / all measured, on 1 and on 201 trivial tests, giving
+   the start-up and the per-test cost in instructions and the on/off ratio they imply
+   for 2,000 tests. Deterministic to a few instructions for a given code base.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -99,6 +105,43 @@ def inprocess(project: Path, n_tests: int, reps: int, env: dict[str, str]) -> di
     }
 
 
+def callgrind_instructions(project: Path, extra: list[str], env: dict[str, str]) -> int:
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", PYTHON, "-m",
+         "pytest", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=project, env={**env, "PYTHONHASHSEED": "0"}, capture_output=True, text=True,
+    )
+    for line in proc.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise RuntimeError(f"no callgrind total:\n{proc.stderr[-2000:]}")
+
+
+def callgrind(root: Path, env: dict[str, str], n_big: int = 201) -> dict[str, Any]:
+    small = make_suite(root / "cg_small", 1)
+    big = make_suite(root / "cg_big", n_big)
+    configs = {"off": ["-p", "no:greenbudget"], "on": [], "all": ["--greenbudget-all"]}
+    for project in (small, big):  # write the bytecode and the assertion-rewrite cache
+        for extra in configs.values():
+            run_timed([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+                      project, env)
+    ir = {(name, size): callgrind_instructions(project, extra, env)
+          for name, extra in configs.items() for size, project in (("1", small), ("n", big))}
+    per_test = {name: (ir[(name, "n")] - ir[(name, "1")]) / (n_big - 1) for name in configs}
+    start = {name: ir[(name, "1")] - per_test[name] for name in configs}
+    n = 2000
+    return {
+        "instructions": {f"{k[0]}_{'1' if k[1] == '1' else n_big}": v for k, v in ir.items()},
+        "per_test": per_test,
+        "startup_added": start["on"] - start["off"],
+        "startup_off": start["off"],
+        "unmarked_added_per_test": per_test["on"] - per_test["off"],
+        "measured_added_per_test": per_test["all"] - per_test["on"],
+        "ratio_2000": (start["on"] + n * per_test["on"]) / (start["off"] + n * per_test["off"]),
+        "ratio_2000_without_startup": per_test["on"] / per_test["off"],
+    }
+
+
 def profile_run(project: Path, extra: list[str], out: Path, env: dict[str, str]) -> pstats.Stats:
     run_timed([PYTHON, "-m", "cProfile", "-o", str(out), "-m", "pytest", "-q",
                "-p", "no:cacheprovider", *extra], project, env)
@@ -122,6 +165,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=18)
+    parser.add_argument("--callgrind", action="store_true",
+                        help="also count instructions under valgrind (slow, ~3 min)")
     args = parser.parse_args()
     print(f"# profile_plugin.py -- {machine_line()}")
     with tempfile.TemporaryDirectory(prefix="gb-profile-") as tmp:
@@ -147,6 +192,19 @@ def main() -> int:
             print(" self us/test   cum us/test    calls  function")
             for self_us, cum_us, ncalls, where in plugin_rows(stats, args.tests, args.top):
                 print(f"{self_us:12.2f} {cum_us:13.2f} {ncalls:8d}  {where}")
+        if args.callgrind and shutil.which("valgrind"):
+            cg = callgrind(root, env)
+            print("\n## instructions (callgrind, PYTHONHASHSEED=0), millions")
+            print("  " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in cg["instructions"].items()))
+            print(f"start-up: off {cg['startup_off'] / 1e6:.1f} M, plugin adds "
+                  f"{cg['startup_added'] / 1e6:.2f} M "
+                  f"({cg['startup_added'] / cg['startup_off'] * 100:.1f} %)")
+            print(f"per trivial test: off {cg['per_test']['off'] / 1e3:.0f} k; plugin on adds "
+                  f"{cg['unmarked_added_per_test'] / 1e3:.1f} k "
+                  f"({cg['unmarked_added_per_test'] / cg['per_test']['off'] * 100:.1f} %); "
+                  f"measuring (estimate) adds {cg['measured_added_per_test'] / 1e3:.1f} k more")
+            print(f"implied on/off ratio for 2,000 unmarked tests: {cg['ratio_2000']:.4f} "
+                  f"(per-test part alone {cg['ratio_2000_without_startup']:.4f})")
     return 0
 
 
