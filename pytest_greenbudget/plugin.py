@@ -81,8 +81,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
-    if config.getoption("help", False) or config.getoption("greenbudget_off"):
-        return
+    if config.getoption("greenbudget_off") or any(
+        config.getoption(name, False) for name in ("help", "markers")
+    ):
+        return  # --help and --markers work even with a broken [tool.greenbudget] table
     from pytest_greenbudget.lifecycle import start_session
 
     session = start_session(config)
