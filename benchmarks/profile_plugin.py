@@ -42,23 +42,27 @@ s = t(); import pytest; out["import pytest"] = t() - s
 s = t(); import pytest_greenbudget.plugin; out["import pytest_greenbudget.plugin"] = t() - s
 s = t(); import pytest_greenbudget.lifecycle; out["import lifecycle (configure)"] = t() - s
 from pytest_greenbudget.meters.base import MeterUnavailable
+from pytest_greenbudget.meters import registry
+s = t(); auto = registry.build_meters(["auto"], registry.MeterOptions())
+out["meter auto: build_meters (all it tries, first time)"] = t() - s
+from pytest_greenbudget.meters import estimate
+table = getattr(estimate._cpu_table, "__wrapped__", None)
+if table is not None:
+    s = t(); table(); out["  of which: codecarbon CPU table parse (estimate TDP)"] = t() - s
 s = t()
 try:
     from pytest_greenbudget.meters.rapl import RaplMeter; RaplMeter()
 except MeterUnavailable:
     pass
-out["auto: RaplMeter() (unavailable here)"] = t() - s
+out["  of which: RaplMeter() (unavailable here)"] = t() - s
 s = t()
 try:
     from pytest_greenbudget.meters.nvml import NvmlMeter; NvmlMeter()
 except MeterUnavailable:
     pass
-out["auto: NvmlMeter() (unavailable here; imports pynvml, nvmlInit)"] = t() - s
-s = t(); from pytest_greenbudget.meters import estimate; out["import meters.estimate"] = t() - s
-s = t(); estimate._cpu_table(); out["estimate: codecarbon CPU table (csv.DictReader)"] = t() - s
-s = t(); m = estimate.EstimateMeter(); out["estimate: EstimateMeter() after the table"] = t() - s
+out["NvmlMeter() directly (auto skips it without a driver)"] = t() - s
 from pytest_greenbudget import baseline
-s = t(); baseline.default_profile([m]); out["baseline.default_profile"] = t() - s
+s = t(); baseline.default_profile(auto); out["baseline.default_profile"] = t() - s
 print(json.dumps(out))
 '''
 

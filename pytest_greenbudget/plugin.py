@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_greenbudget import report as reports
-from pytest_greenbudget.session import ITEM_STATE, EnergySession, ItemState
+from pytest_greenbudget.session import ITEM_STATE, EnergySession
 from pytest_greenbudget.warning import EnergyBudgetWarning
 
 SESSION = pytest.StashKey[EnergySession]()
@@ -104,11 +103,22 @@ def energy_meter(request: pytest.FixtureRequest) -> Any:
         from pytest_greenbudget.lifecycle import fixture_only_meter
 
         return fixture_only_meter(request.config)
-    return session.energy_meter(request.node.stash.get(ITEM_STATE, None))
+    state = request.node.stash.get(ITEM_STATE, None)
+    if state is None:  # requested with getfixturevalue(): collection could not know
+        from pytest_greenbudget.session import ItemState
+
+        state = request.node.stash[ITEM_STATE] = ItemState()
+        _ensure_test_hooks(request.config, session)
+    return session.energy_meter(state)
+
+
+def _ensure_test_hooks(config: pytest.Config, session: EnergySession) -> None:
+    if not config.pluginmanager.has_plugin(TestHooks.NAME):
+        config.pluginmanager.register(TestHooks(session), TestHooks.NAME)
 
 
 class GreenBudgetPlugin:
-    """Hooks that exist only while measurement is on."""
+    """Session-wide hooks that exist only while measurement is on."""
 
     def __init__(self, session: EnergySession) -> None:
         self.session = session
@@ -118,41 +128,17 @@ class GreenBudgetPlugin:
 
         return header_lines(self.session)
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        measured = False
         for item in items:
-            item.stash[ITEM_STATE] = self.session.prepare(item)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        state = item.stash.get(ITEM_STATE, None)
-        if state is not None and state.marker_error is not None:
-            pytest.fail(state.marker_error, pytrace=False)
-
-    @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        __tracebackhide__ = True
-        state = _state(item)
-        if (
-            state.policy is None
-            and not state.regions
-            and "energy_meter" not in getattr(item, "fixturenames", ())
-        ):
-            return (yield)  # the fast path of unmeasured tests: nothing to read or judge
-        try:
-            return (yield from self.session.run_call(item, state))
-        finally:
-            if self.session.settings.phases == "call":
-                self.session.finish(item, state)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        state = item.stash.get(ITEM_STATE, None)
-        if report.when == "teardown" and state is not None and state.entries:
-            report.greenbudget_entries = state.entries  # type: ignore[attr-defined]
-        return report
+            state = self.session.prepare(item)
+            if state is not None:
+                item.stash[ITEM_STATE] = state
+                measured = True
+        if measured:
+            _ensure_test_hooks(config, self.session)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.session.is_worker:
@@ -162,7 +148,9 @@ class GreenBudgetPlugin:
         if self.session.is_worker or not self.session.entries:
             return
         terminalreporter.write_sep("=", "energy summary (pytest-greenbudget)")
-        for line in reports.terminal_lines(self.session.entries, self.session.run_info()):
+        from pytest_greenbudget.report import terminal_lines
+
+        for line in terminal_lines(self.session.entries, self.session.run_info()):
             terminalreporter.write_line(line)
         from pytest_greenbudget.lifecycle import github_lines
 
@@ -190,6 +178,56 @@ class GreenBudgetPlugin:
         node.workerinput[WORKERINPUT_KEY] = self.session.lock_dir_for_workers()
 
 
+class TestHooks:
+    """Per-test hooks, registered only once some test has something to measure.
+
+    A suite of unmeasured tests then pays for no per-test hook at all.
+    """
+
+    NAME = "greenbudget-tests"
+
+    def __init__(self, session: EnergySession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        state = item.stash.get(ITEM_STATE, None)
+        if state is not None and state.marker_error is not None:
+            pytest.fail(state.marker_error, pytrace=False)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        state = item.stash.get(ITEM_STATE, None)
+        if state is None:
+            passed = False
+            try:
+                result = yield  # the fast path of unmeasured tests: nothing to read or judge
+                passed = True
+                return result
+            finally:
+                late = item.stash.get(ITEM_STATE, None)  # energy_meter via getfixturevalue
+                if late is not None and late.regions:
+                    late.call_ran, late.call_passed = True, passed
+                    self.session.finish(item, late)
+        try:
+            return (yield from self.session.run_call(item, state))
+        finally:
+            if self.session.settings.phases == "call":
+                self.session.finish(item, state)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if report.when == "teardown":
+            state = item.stash.get(ITEM_STATE, None)
+            if state is not None and state.entries:
+                report.greenbudget_entries = state.entries  # type: ignore[attr-defined]
+        return report
+
+
 class AllPhases:
     """Setup and teardown measurement, registered only under ``phases = "all"``."""
 
@@ -198,12 +236,17 @@ class AllPhases:
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        with self.session.measure_phase(item, _state(item), "setup"):
+        state = item.stash.get(ITEM_STATE, None)
+        if state is None:
+            return (yield)
+        with self.session.measure_phase(item, state, "setup"):
             return (yield)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
-        state = _state(item)
+        state = item.stash.get(ITEM_STATE, None)
+        if state is None:
+            return (yield)
         try:
             with self.session.measure_phase(item, state, "teardown"):
                 return (yield)
@@ -224,10 +267,3 @@ class SharedLock:
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
         with self.session.shared():
             return (yield)
-
-
-def _state(item: pytest.Item) -> ItemState:
-    state = item.stash.get(ITEM_STATE, None)
-    if state is None:  # an item created after collection (rare plugins): measure as unmarked
-        state = item.stash[ITEM_STATE] = ItemState()
-    return state

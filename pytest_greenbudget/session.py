@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -27,13 +27,15 @@ from pytest_greenbudget.budget import (
     resolve_policy,
 )
 from pytest_greenbudget.carbon import joules_to_grams
-from pytest_greenbudget.fixture import EnergyMeter, RegionRecord
 from pytest_greenbudget.measure import Measurement, MeterSet, Reading, delta, median
 from pytest_greenbudget.meters.base import MeterError
-from pytest_greenbudget.report import MeterInfo, RunInfo
 from pytest_greenbudget.settings import Settings
 from pytest_greenbudget.warning import EnergyBudgetWarning
-from pytest_greenbudget.xdist import SessionLock
+
+if TYPE_CHECKING:
+    from pytest_greenbudget.fixture import EnergyMeter, RegionRecord
+    from pytest_greenbudget.report import RunInfo
+    from pytest_greenbudget.xdist import SessionLock
 
 Entry = dict[str, Any]
 
@@ -93,6 +95,8 @@ class EnergySession:
         return str(self.lock_dir) if self.lock_dir is not None else None
 
     def run_info(self) -> RunInfo:
+        from pytest_greenbudget.report import MeterInfo, RunInfo
+
         seen = self.meters.domains_by_meter
         if not seen and len(self.meters.meters) == 1:
             names = {d for e in self.entries for d in e.get("domains") or {}}
@@ -119,19 +123,22 @@ class EnergySession:
 
     # -- collection -----------------------------------------------------------------
 
-    def prepare(self, item: pytest.Item) -> ItemState:
-        """Resolve the item's policy once; a bad marker is kept to fail that test alone."""
-        state = ItemState()
+    def prepare(self, item: pytest.Item) -> ItemState | None:
+        """The item's policy, resolved once; None for a test with nothing to measure.
+
+        A bad marker is kept in the state, to fail that test alone at its setup.
+        """
         marker_args: MarkerArgs | None = None
         mark = item.get_closest_marker(MARKER)
         if mark is not None:
             try:
                 marker_args = parse_marker(mark.args, mark.kwargs)
             except MarkerError as exc:
-                state.marker_error = f"{item.nodeid}: {exc}"
-                return state
-        state.policy = resolve_policy(self.settings, item.nodeid, marker_args)
-        return state
+                return ItemState(marker_error=f"{item.nodeid}: {exc}")
+        policy = resolve_policy(self.settings, item.nodeid, marker_args)
+        if policy is None and "energy_meter" not in getattr(item, "fixturenames", ()):
+            return None
+        return ItemState(policy=policy)
 
     # -- measuring --------------------------------------------------------------------
 
@@ -209,6 +216,8 @@ class EnergySession:
         return result
 
     def energy_meter(self, state: ItemState | None) -> EnergyMeter:
+        from pytest_greenbudget.fixture import EnergyMeter
+
         return EnergyMeter(
             self.meters,
             self.settings.carbon_intensity,
@@ -357,12 +366,14 @@ class EnergySession:
 
     def collect(self, report: pytest.TestReport) -> None:
         """Track pytest's outcome per test; take the entries from the teardown report."""
-        outcome = _outcome(report)
-        previous = self.outcomes.get(report.nodeid, "passed")
-        self.outcomes[report.nodeid] = max(previous, outcome, key=_OUTCOME_RANK.__getitem__)
+        if report.outcome != "passed":  # "passed" is the default: the common case costs nothing
+            previous = self.outcomes.get(report.nodeid, "passed")
+            outcome = max(previous, _outcome(report), key=_OUTCOME_RANK.__getitem__)
+            self.outcomes[report.nodeid] = outcome
         if report.when == "teardown":
-            for entry in getattr(report, "greenbudget_entries", None) or []:
-                entry["outcome"] = self.outcomes.get(report.nodeid, "passed")
+            outcome = self.outcomes.pop(report.nodeid, "passed")
+            for entry in getattr(report, "greenbudget_entries", None) or ():
+                entry["outcome"] = outcome
                 self.entries.append(entry)
 
 

@@ -7,11 +7,11 @@ should stop CI at once, not after an hour of tests.
 
 from __future__ import annotations
 
-import difflib
 import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -101,8 +101,8 @@ class Settings:
 
     def pattern_for(self, nodeid: str) -> Pattern | None:
         """The longest matching budgets pattern; an exact node id always matches itself."""
-        from fnmatch import fnmatchcase
-
+        if not self.patterns:
+            return None
         matches = [
             p for p in self.patterns if p.pattern == nodeid or fnmatchcase(nodeid, p.pattern)
         ]
@@ -235,6 +235,8 @@ def parse_overrides(values: Mapping[str, object]) -> dict[str, Any]:
 
 
 def suggest(key: str, valid: tuple[str, ...]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
     return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
 

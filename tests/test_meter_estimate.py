@@ -69,8 +69,11 @@ def test_unknown_model_falls_back_to_4w_per_logical_cpu(model: str) -> None:
 
 
 def test_ambiguous_row_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(estimate, "_cpu_table", lambda: {"acme x1": [10.0, 20.0],
-                                                          "acme x2": [30.0, 30.0]})
+    monkeypatch.setattr(
+        estimate,
+        "_cpu_table_text",
+        lambda: "\nname,tdp\nacme x1,10.0\nacme x1,20.0\nacme x2,30.0\n\"acme x2\",30.0\n",
+    )
     ambiguous = lookup_tdp("ACME X1", 3)
     assert ambiguous.watts == 12.0
     assert "no single exact row" in ambiguous.source
@@ -79,16 +82,16 @@ def test_ambiguous_row_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_no_substring_matching(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(estimate, "_cpu_table", lambda: {"acme x1": [10.0]})
+    monkeypatch.setattr(estimate, "_cpu_table_text", lambda: "\nname,tdp\nacme x1,10.0\n")
     assert lookup_tdp("ACME X10", 2).watts == 8.0
     assert lookup_tdp("ACME X", 2).watts == 8.0
 
 
 def test_missing_table_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken() -> dict[str, list[float]]:
+    def broken() -> str:
         raise OSError("no file")
 
-    monkeypatch.setattr(estimate, "_cpu_table", broken)
+    monkeypatch.setattr(estimate, "_cpu_table_text", broken)
     assert lookup_tdp("AMD EPYC 7763 64-Core Processor", 2).watts == 8.0
 
 

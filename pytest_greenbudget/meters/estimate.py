@@ -6,7 +6,6 @@ measurement under xdist and works on every machine, at the price of being a mode
 
 from __future__ import annotations
 
-import csv
 import os
 import platform
 import re
@@ -63,16 +62,30 @@ def normalize_model(model: str) -> str:
 
 
 @cache
-def _cpu_table() -> dict[str, list[float]]:
+def _cpu_table_text() -> str:
+    """codecarbon's CPU table, lowercased, each row after a newline."""
     path = codecarbon_data_dir() / "hardware" / "cpu_power.csv"
-    table: dict[str, list[float]] = {}
-    with open(path, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
+    return "\n" + path.read_text(encoding="utf-8").lower()
+
+
+def _table_watts(name: str) -> list[float]:
+    """The TDPs of the rows named exactly ``name`` (any case).
+
+    A targeted scan: parsing all ~4,900 rows with ``csv`` cost 7 ms of every start-up.
+    """
+    text = _cpu_table_text()
+    name = name.strip().lower()
+    watts: list[float] = []
+    for prefix in (f"\n{name},", f'\n"{name}",'):
+        start = text.find(prefix) if name else -1
+        while start != -1:
+            end = text.find("\n", start + 1)
             try:
-                table.setdefault(row["Name"].strip().lower(), []).append(float(row["TDP"]))
-            except (KeyError, ValueError, AttributeError):
-                continue
-    return table
+                watts.append(float(text[start + len(prefix) : None if end == -1 else end]))
+            except ValueError:
+                pass
+            start = text.find(prefix, start + 1)
+    return watts
 
 
 def lookup_tdp(model: str, logical_cpus: int, configured: float | None = None) -> Tdp:
@@ -84,12 +97,11 @@ def lookup_tdp(model: str, logical_cpus: int, configured: float | None = None) -
         f"default {WATTS_PER_LOGICAL_CPU:g} W x {logical_cpus} logical CPUs "
         f"({model!r} has no single exact row in codecarbon's CPU table)",
     )
-    try:
-        table = _cpu_table()
-    except (OSError, CarbonDataError):
-        return fallback
     for candidate in (model, normalize_model(model)):
-        watts = set(table.get(candidate.lower(), []))
+        try:
+            watts = set(_table_watts(candidate))
+        except (OSError, UnicodeDecodeError, CarbonDataError):
+            return fallback
         if len(watts) == 1:
             return Tdp(watts.pop(), f"codecarbon CPU table row {candidate!r}")
     return fallback
