@@ -46,9 +46,9 @@ from pytest_greenbudget.meters import registry
 s = t(); auto = registry.build_meters(["auto"], registry.MeterOptions())
 out["meter auto: build_meters (all it tries, first time)"] = t() - s
 from pytest_greenbudget.meters import estimate
-table = getattr(estimate._cpu_table, "__wrapped__", None)
+table = getattr(estimate._cpu_table_text, "__wrapped__", None)
 if table is not None:
-    s = t(); table(); out["  of which: codecarbon CPU table parse (estimate TDP)"] = t() - s
+    s = t(); table(); out["  of which: reading codecarbon CPU table (estimate TDP)"] = t() - s
 s = t()
 try:
     from pytest_greenbudget.meters.rapl import RaplMeter; RaplMeter()

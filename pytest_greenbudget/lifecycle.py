@@ -73,6 +73,7 @@ def start_session(config: pytest.Config) -> EnergySession:
         profile,
         baseline_joules,
         is_worker=workerinput is not None,
+        is_controller=workerinput is None and _uses_xdist(config),
         lock=lock,
         lock_dir=lock_dir,
     )

@@ -93,6 +93,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(AllPhases(session), "greenbudget-all-phases")
     if session.lock is not None:
         config.pluginmanager.register(SharedLock(session), "greenbudget-xdist-lock")
+    if session.is_controller:
+        config.pluginmanager.register(ControllerHooks(session), "greenbudget-xdist-controller")
 
 
 @pytest.fixture
@@ -139,10 +141,6 @@ class GreenBudgetPlugin:
                 measured = True
         if measured:
             _ensure_test_hooks(config, self.session)
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if not self.session.is_worker:
-            self.session.collect(report)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.session.is_worker or not self.session.entries:
@@ -216,16 +214,29 @@ class TestHooks:
             if self.session.settings.phases == "call":
                 self.session.finish(item, state)
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        if report.when == "teardown":
-            state = item.stash.get(ITEM_STATE, None)
-            if state is not None and state.entries:
-                report.greenbudget_entries = state.entries  # type: ignore[attr-defined]
+        report = yield  # outermost wrapper: the report as every other plugin left it
+        state = item.stash.get(ITEM_STATE, None)
+        if state is None:
+            return report
+        if report.when == "teardown" and state.entries:
+            report.greenbudget_entries = state.entries  # type: ignore[attr-defined]
+        if not self.session.is_worker:  # a worker's reports reach the controller instead
+            self.session.collect(report)
         return report
+
+
+class ControllerHooks:
+    """On the xdist controller, entries arrive on the workers' reports."""
+
+    def __init__(self, session: EnergySession) -> None:
+        self.session = session
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.session.collect(report)
 
 
 class AllPhases:

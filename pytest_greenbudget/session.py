@@ -71,6 +71,7 @@ class EnergySession:
         baseline_joules: Callable[[str], float | None],
         *,
         is_worker: bool = False,
+        is_controller: bool = False,
         lock: SessionLock | None = None,
         lock_dir: Path | None = None,
     ) -> None:
@@ -79,6 +80,8 @@ class EnergySession:
         self.profile = profile
         self.baseline_joules = baseline_joules
         self.is_worker = is_worker
+        #: The xdist controller: it runs no test and collects entries from workers' reports.
+        self.is_controller = is_controller
         #: Cross-process lock under xdist with machine-wide meters; None otherwise.
         self.lock = lock if not meters.per_process else None
         #: The lock's folder, created by the controller and removed by it at the end.

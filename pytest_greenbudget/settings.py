@@ -20,11 +20,6 @@ import pytest
 from pytest_greenbudget.carbon import WORLD_INTENSITY, CarbonDataError, country_intensity
 from pytest_greenbudget.quantity import Quantity, QuantityError, parse_energy, parse_quantity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 OnExceed = Literal["fail", "warn"]
 Phases = Literal["call", "all"]
 T = TypeVar("T")
@@ -265,6 +260,10 @@ class _Table:
 
 
 def _read_table(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):  # imported here: a project without the file never pays
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             document = tomllib.load(handle)
