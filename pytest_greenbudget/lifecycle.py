@@ -179,11 +179,11 @@ def _write_reports(session: EnergySession) -> list[str]:
     targets: list[tuple[Path, str, bool]] = []
     if settings.json_path is not None:
         targets.append((settings.json_path, reports.json_text(entries, info), False))
-    if entries:
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if entries and (settings.markdown_path is not None or summary):
         text = reports.markdown(entries, info)
         if settings.markdown_path is not None:
             targets.append((settings.markdown_path, text, False))
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             targets.append((Path(summary), text, True))
     problems = []

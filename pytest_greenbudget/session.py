@@ -393,7 +393,7 @@ def _outcome(report: pytest.TestReport) -> str:
 
 def _location(item: pytest.Item) -> tuple[str, int | None]:
     path, line, _ = item.location
-    return str(Path(path)), line
+    return path, line
 
 
 def _def_line(item: pytest.Item) -> int | None:
