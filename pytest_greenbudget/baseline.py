@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from pytest_greenbudget.meters.base import Meter
@@ -54,8 +54,7 @@ class BaselineError(Exception):
 _EMPTY: Mapping[str, Mapping[str, object]] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """One profile's machine description and its entries (entry id -> recorded numbers)."""
 
     machine: Mapping[str, object]

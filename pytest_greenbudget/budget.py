@@ -7,8 +7,7 @@ without running pytest.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal, NamedTuple, TypeAlias
 
 from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.quantity import Quantity, format_grams, format_joules
@@ -32,8 +31,7 @@ class MarkerError(ValueError):
     """A bad ``energy_budget`` marker; the message names the marker and the value."""
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """The effective settings for one measured test."""
 
     budget: Quantity | None
@@ -86,8 +84,7 @@ def resolve_policy(settings: Settings, nodeid: str, marker: MarkerArgs | None) -
     )
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The status of one entry and, when it is a finding, the sentence that explains it."""
 
     status: Status

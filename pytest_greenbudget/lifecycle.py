@@ -9,11 +9,10 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
-from pytest_greenbudget import report as reports
 from pytest_greenbudget.baseline import (
     Baseline,
     BaselineError,
@@ -22,11 +21,13 @@ from pytest_greenbudget.baseline import (
     machine_info,
     save_baseline,
 )
-from pytest_greenbudget.fixture import EnergyMeter
 from pytest_greenbudget.measure import MeterSet
 from pytest_greenbudget.meters.registry import MeterOptions, MeterSpecError, build_meters
 from pytest_greenbudget.session import EnergySession
 from pytest_greenbudget.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pytest_greenbudget.fixture import EnergyMeter
 
 
 def _meters(settings: Settings) -> MeterSet:
@@ -173,6 +174,8 @@ def finish_session(session: EnergySession, *, interrupted: bool) -> list[str]:
 
 def _write_reports(session: EnergySession) -> list[str]:
     """Write the reports asked for; a report that cannot be written is a warning, not a crash."""
+    from pytest_greenbudget import report as reports
+
     settings = session.settings
     entries = session.entries
     info = session.run_info()
@@ -218,6 +221,7 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
 def fixture_only_meter(config: pytest.Config) -> EnergyMeter:
     """Under --greenbudget-off the fixture still returns numbers, from the estimate meter."""
     from pytest_greenbudget.carbon import WORLD_INTENSITY
+    from pytest_greenbudget.fixture import EnergyMeter
     from pytest_greenbudget.meters.estimate import EstimateMeter
 
     return EnergyMeter(MeterSet([EstimateMeter()]), WORLD_INTENSITY, lambda: None, None)

@@ -9,12 +9,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pytest_greenbudget.meters.base import Meter, MeterError
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     """One combined reading of every meter, with the wall clock."""
 
     joules: Mapping[str, float]

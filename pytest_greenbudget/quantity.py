@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Kind = Literal["energy", "carbon"]
 
@@ -42,8 +41,7 @@ class QuantityError(ValueError):
     """A quantity that cannot be parsed; the message names the bad value."""
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):
     """A budget: joules for energy, grams of CO2e for carbon."""
 
     kind: Kind

@@ -11,8 +11,8 @@ import platform
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 try:
     import resource
@@ -34,8 +34,7 @@ _NOISE = [
 ]
 
 
-@dataclass(frozen=True)
-class Tdp:
+class Tdp(NamedTuple):
     """The TDP used and where it came from, for the report."""
 
     watts: float

@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pytest_greenbudget.meters.base import Meter, MeterUnavailable
 
@@ -21,8 +21,7 @@ class MeterSpecError(Exception):
     """A meter spec that names nothing usable; the message says which and why."""
 
 
-@dataclass(frozen=True)
-class MeterOptions:
+class MeterOptions(NamedTuple):
     """What the built-in meters need from the configuration."""
 
     cpu_tdp_watts: float | None = None
