@@ -178,12 +178,15 @@ def _write_reports(session: EnergySession) -> list[str]:
 
     settings = session.settings
     entries = session.entries
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    markdown = entries and (settings.markdown_path is not None or summary)
+    if settings.json_path is None and not markdown:
+        return []
     info = session.run_info()
     targets: list[tuple[Path, str, bool]] = []
     if settings.json_path is not None:
         targets.append((settings.json_path, reports.json_text(entries, info), False))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if entries and (settings.markdown_path is not None or summary):
+    if markdown:
         text = reports.markdown(entries, info)
         if settings.markdown_path is not None:
             targets.append((settings.markdown_path, text, False))
