@@ -21,7 +21,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
-import hashlib
 import json
 import math
 import os
@@ -29,7 +28,6 @@ import platform
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,6 +281,8 @@ def _write_atomically(path: Path, target: Path, payload: bytes) -> None:
         old_mode = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # here, not at import: start-up pays only for what every run needs
+
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise BaselineError(f"cannot save baseline file {path}: {exc}") from exc
@@ -429,6 +429,8 @@ def default_profile(meters: Sequence[Meter], machine: Mapping[str, object] | Non
     parts.extend(f"{model}x{count}" for model, count in sorted(counts.items()))
     profile = "-".join(parts)
     if len(profile) > MAX_PROFILE_LENGTH:
+        import hashlib  # OpenSSL's start-up costs ~3 ms; only long slugs need it
+
         digest = hashlib.sha256(profile.encode()).hexdigest()[:8]
         profile = profile[: MAX_PROFILE_LENGTH - 9].rstrip("-.+") + "-" + digest
     return profile

@@ -174,14 +174,14 @@ def finish_session(session: EnergySession, *, interrupted: bool) -> list[str]:
 
 def _write_reports(session: EnergySession) -> list[str]:
     """Write the reports asked for; a report that cannot be written is a warning, not a crash."""
-    from pytest_greenbudget import report as reports
-
     settings = session.settings
     entries = session.entries
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     markdown = entries and (settings.markdown_path is not None or summary)
     if settings.json_path is None and not markdown:
         return []
+    from pytest_greenbudget import report as reports
+
     info = session.run_info()
     targets: list[tuple[Path, str, bool]] = []
     if settings.json_path is not None:

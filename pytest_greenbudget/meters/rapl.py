@@ -27,7 +27,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pytest_greenbudget.meters.base import MeterError, MeterUnavailable
 
@@ -55,8 +55,7 @@ _PACKAGE_NAME_RE = re.compile(r"package-(\d+)")
 _READ_SIZE = 64
 
 
-@dataclass(frozen=True)
-class RaplZone:
+class RaplZone(NamedTuple):
     """One counter the meter reads: ``domain`` (reported name) and its sysfs ``path``."""
 
     domain: str
