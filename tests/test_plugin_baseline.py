@@ -24,18 +24,7 @@ PROFILE = "--greenbudget-profile=p"
 SAVE = "--greenbudget-save"
 REGRESSION = "energy regression: used 12.4 J, baseline 9.8 J (+27 %, tolerance 10 %)"
 
-WORKLOAD = '''
-import json
-import pathlib
-
-import fakemeter
-
-
-def use(key):
-    """Spend the joules that work.json gives for ``key``."""
-    work = json.loads((pathlib.Path(__file__).parent / "work.json").read_text())
-    fakemeter.spend(work[key])
-'''
+WORKLOAD = "from fakemeter import use  # noqa: F401\n"
 
 # One file with every kind of outcome; ids are test_work.py::<name>.
 MIXED = """

@@ -20,17 +20,7 @@ PROFILE = "--greenbudget-profile=p"
 REGRESSION = "energy regression: used 12.4 J, baseline 9.8 J (+27 %, tolerance 10 %)"
 OVER_BUDGET = "energy budget exceeded: used 12.4 J, budget 10 J (124 %)"
 
-WORKLOAD = """
-import json
-import pathlib
-
-import fakemeter
-
-
-def use(key):
-    work = json.loads((pathlib.Path(__file__).parent / "work.json").read_text())
-    fakemeter.spend(work[key])
-"""
+WORKLOAD = "from fakemeter import use  # noqa: F401\n"
 
 REPORT_TESTS = """
 import pytest
