@@ -54,6 +54,7 @@ def start_session(config: pytest.Config) -> EnergySession:
     meters = _meters(settings)
     profile = settings.profile or default_profile(meters.meters)
     workerinput = getattr(config, "workerinput", None)
+    is_controller = workerinput is None and _uses_xdist(config)
     lock = lock_dir = None
     if not meters.per_process:
         from pytest_greenbudget.xdist import WORKERINPUT_KEY, SessionLock, make_session_dir
@@ -61,7 +62,7 @@ def start_session(config: pytest.Config) -> EnergySession:
         if workerinput is not None:
             given = workerinput.get(WORKERINPUT_KEY)
             lock = SessionLock(Path(given)) if given else None
-        elif _uses_xdist(config):
+        elif is_controller:
             lock_dir = make_session_dir()
             lock = SessionLock(lock_dir)
 
@@ -74,7 +75,7 @@ def start_session(config: pytest.Config) -> EnergySession:
         profile,
         baseline_joules,
         is_worker=workerinput is not None,
-        is_controller=workerinput is None and _uses_xdist(config),
+        is_controller=is_controller,
         lock=lock,
         lock_dir=lock_dir,
     )
@@ -221,7 +222,7 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
     return []
 
 
-def fixture_only_meter(config: pytest.Config) -> EnergyMeter:
+def fixture_only_meter() -> EnergyMeter:
     """Under --greenbudget-off the fixture still returns numbers, from the estimate meter."""
     from pytest_greenbudget.carbon import WORLD_INTENSITY
     from pytest_greenbudget.fixture import EnergyMeter

@@ -134,8 +134,8 @@ class MeterSet:
             meter.read if type(meter).__module__ in _DIRECT else BoundedRead(meter, timeout)
             for meter in self.meters
         ]
-        direct = len(self.meters) == 1 and type(self.meters[0]).__module__ in _DIRECT
-        self._trusted = self.meters[0].read if direct else None
+        only = self._readers[0] if len(self._readers) == 1 else None
+        self._trusted = None if only is None or isinstance(only, BoundedRead) else only
 
     @property
     def names(self) -> list[str]:

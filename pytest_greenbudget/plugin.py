@@ -104,7 +104,7 @@ def energy_meter(request: pytest.FixtureRequest) -> Any:
     if session is None:
         from pytest_greenbudget.lifecycle import fixture_only_meter
 
-        return fixture_only_meter(request.config)
+        return fixture_only_meter()
     state = request.node.stash.get(ITEM_STATE, None)
     if state is None:  # requested with getfixturevalue(): collection could not know
         from pytest_greenbudget.session import ItemState

@@ -218,14 +218,11 @@ class EnergySession:
         state.call_passed = True
         return result
 
-    def energy_meter(self, state: ItemState | None) -> EnergyMeter:
+    def energy_meter(self, state: ItemState) -> EnergyMeter:
         from pytest_greenbudget.fixture import EnergyMeter
 
         return EnergyMeter(
-            self.meters,
-            self.settings.carbon_intensity,
-            (lambda: state.round_index) if state is not None else (lambda: 0),
-            state.regions if state is not None else None,
+            self.meters, self.settings.carbon_intensity, lambda: state.round_index, state.regions
         )
 
     # -- judging ----------------------------------------------------------------------

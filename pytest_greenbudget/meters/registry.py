@@ -130,7 +130,11 @@ def build_meters(specs: Sequence[str], options: MeterOptions) -> list[Meter]:
     meters: list[Meter] = []
     for spec in specs:
         if spec == "auto":
-            meters.extend(m for m in _auto(options) if m.name not in {x.name for x in meters})
+            for meter in _auto(options):
+                if meter.name not in {m.name for m in meters}:
+                    meters.append(meter)
+                elif callable(close := getattr(meter, "close", None)):
+                    close()  # a duplicate of a meter named before: release it (nvmlInit)
         elif spec in _FACTORIES and spec in {m.name for m in meters}:
             continue  # "auto,estimate": the estimate is already there
         elif spec in _FACTORIES:
