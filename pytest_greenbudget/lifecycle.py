@@ -35,7 +35,12 @@ def _meters(settings: Settings) -> MeterSet:
         return MeterSet(
             build_meters(
                 settings.meter_specs,
-                MeterOptions(cpu_tdp_watts=settings.cpu_tdp_watts, country=settings.country),
+                MeterOptions(
+                    cpu_tdp_watts=settings.cpu_tdp_watts,
+                    country=settings.country,
+                    cpu_watts=settings.cpu_watts,
+                    cpu_model=settings.cpu_model,
+                ),
             )
         )
     except MeterSpecError as exc:
