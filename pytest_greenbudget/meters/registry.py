@@ -82,6 +82,11 @@ _FACTORIES: dict[str, Callable[[MeterOptions], Meter]] = {
 }
 
 
+def make_builtin(name: str, options: MeterOptions) -> Meter:
+    """One built-in meter by name, sanity checks included; raises ``MeterUnavailable``."""
+    return _FACTORIES[name](options)
+
+
 def _auto(options: MeterOptions) -> list[Meter]:
     """RAPL where readable and sane, else the estimate; plus NVML / amdsmi where such a GPU
     is visible. Never fails. A counter found untrusted is named in the estimate's ``note``.
