@@ -69,11 +69,15 @@ def test_table_keys_are_unique() -> None:
     "AMD EPYC 7763 64-Core Processor", "AMD EPYC 7B13", "AMD EPYC 7R13 Processor",
     "AMD EPYC 9R14", "AMD EPYC 9B14", "AMD EPYC 7571", "AMD EPYC 7502 32-Core Processor",
     "AMD EPYC 7V12 64-Core Processor", "AMD EPYC 9V74 80-Core Processor",
-    "Intel(R) Xeon(R) Platinum 8171M CPU @ 2.60GHz", "Intel(R) Xeon(R) Platinum 8272CL CPU @ 2.60GHz",
-    "Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz", "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
+    "Intel(R) Xeon(R) Platinum 8171M CPU @ 2.60GHz",
+    "Intel(R) Xeon(R) Platinum 8272CL CPU @ 2.60GHz",
+    "Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz",
+    "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
     "Intel(R) Xeon(R) Platinum 8480+", "Intel(R) Xeon(R) Platinum 8488C",
-    "Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz", "Intel(R) Xeon(R) Platinum 8175M CPU @ 2.50GHz",
-    "Intel(R) Xeon(R) Platinum 8124M CPU @ 3.00GHz", "Intel(R) Xeon(R) Platinum 8275CL CPU @ 3.00GHz",
+    "Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz",
+    "Intel(R) Xeon(R) Platinum 8175M CPU @ 2.50GHz",
+    "Intel(R) Xeon(R) Platinum 8124M CPU @ 3.00GHz",
+    "Intel(R) Xeon(R) Platinum 8275CL CPU @ 3.00GHz",
     "Intel(R) Xeon(R) Platinum 8358 CPU @ 2.60GHz", "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz",
     "Intel(R) Xeon(R) Platinum 8473C", "Intel(R) Xeon(R) CPU E5-2673 v3 @ 2.40GHz",
     "Intel(R) Xeon(R) CPU E5-2673 v4 @ 2.30GHz", "ARM Neoverse-N1", "Ampere Altra",
@@ -136,7 +140,7 @@ def test_core_count_without_any_tdp_is_the_default(monkeypatch: pytest.MonkeyPat
     assert "no TDP known" in watts.source
 
 
-def test_codecarbon_is_never_divided_by_the_vm(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_codecarbon_is_never_divided_by_the_vm() -> None:
     # a model codecarbon knows but without threads per package: the default, not TDP / cpu_count
     watts = watts_per_cpu("Intel(R) Xeon(R) Gold 6126 CPU @ 2.60GHz")
     assert watts.watts_per_cpu == DEFAULT_WATTS_PER_CPU

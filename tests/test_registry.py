@@ -151,7 +151,7 @@ def test_auto_says_why_an_untrusted_counter_is_left_out(monkeypatch: pytest.Monk
     assert "amdsmi not used" in note
     assert note in meter.details  # type: ignore[attr-defined]
     monkeypatch.setitem(registry._FACTORIES, "amdsmi", untrusted)
-    with pytest.raises(MeterSpecError, match="'amdsmi' is not available.*under-reads 15x"):
+    with pytest.raises(MeterSpecError, match=r"'amdsmi' is not available.*under-reads 15x"):
         build_meters(["amdsmi"], MeterOptions())
 
 
