@@ -339,6 +339,13 @@ def machine_info(meters: Sequence[Meter] = ()) -> dict[str, object]:
     }
     if meters:
         info["meters"] = [str(meter.name) for meter in meters]
+        for meter in meters:  # a model's figures: baselines under another model differ
+            version = getattr(meter, "model_version", None)
+            watts = getattr(meter, "watts_per_cpu_second", None)
+            if meter.name == "estimate" and isinstance(version, str):
+                info["estimate_model"] = version
+                if isinstance(watts, int | float):
+                    info["watts_per_cpu"] = round(float(watts), 4)
         gpus = _meter_gpus(meters)
         if gpus:
             info["gpus"] = gpus
@@ -415,7 +422,7 @@ def default_profile(meters: Sequence[Meter], machine: Mapping[str, object] | Non
     GPUs come from the meters' optional ``gpus`` attribute (model names).
     """
     info = machine_info() if machine is None else machine
-    parts = ["+".join(_slug(str(meter.name)) or "meter" for meter in meters) or "none"]
+    parts = ["+".join(_meter_slug(meter) for meter in meters) or "none"]
     cpu = info.get("cpu")
     hardware = cpu_slug(cpu) if isinstance(cpu, str) else ""
     if not hardware:
@@ -434,6 +441,34 @@ def default_profile(meters: Sequence[Meter], machine: Mapping[str, object] | Non
         digest = hashlib.sha256(profile.encode()).hexdigest()[:8]
         profile = profile[: MAX_PROFILE_LENGTH - 9].rstrip("-.+") + "-" + digest
     return profile
+
+
+def _meter_slug(meter: Meter) -> str:
+    """The meter's name, with its model version past the first (``estimate2``): numbers from
+    another model of the same machine are not comparable."""
+    slug = _slug(str(meter.name)) or "meter"
+    version = getattr(meter, "model_version", None)
+    if isinstance(version, str) and version not in ("", "1"):
+        slug += _slug(version)
+    return slug
+
+
+def older_model_profile(names: Iterable[str], profile: str) -> str | None:
+    """A profile in ``names`` for the same hardware and meters under another model version.
+
+    ``estimate2-amd-epyc-7763-4cpu`` finds ``estimate-amd-epyc-7763-4cpu`` (model 1).
+    """
+    def unversioned(name: str) -> str:
+        return re.sub(r"(^|\+)estimate\d*(?=[+-]|$)", r"\1estimate", name)
+
+    names = list(names)
+    if profile in names or "estimate" not in profile:
+        return None
+    target = unversioned(profile)
+    for name in names:
+        if name != profile and unversioned(name) == target:
+            return name
+    return None
 
 
 def _meter_gpus(meters: Sequence[Meter]) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -19,6 +20,7 @@ from pytest_greenbudget.baseline import (
     default_profile,
     load_baseline,
     machine_info,
+    older_model_profile,
     save_baseline,
 )
 from pytest_greenbudget.measure import MeterSet
@@ -36,7 +38,12 @@ def _meters(settings: Settings) -> MeterSet:
         return MeterSet(
             build_meters(
                 settings.meter_specs,
-                MeterOptions(cpu_tdp_watts=settings.cpu_tdp_watts, country=settings.country),
+                MeterOptions(
+                    cpu_tdp_watts=settings.cpu_tdp_watts,
+                    country=settings.country,
+                    cpu_watts=settings.cpu_watts,
+                    cpu_model=settings.cpu_model,
+                ),
             )
         )
     except MeterSpecError as exc:
@@ -81,7 +88,19 @@ def start_session(config: pytest.Config) -> EnergySession:
         lock_dir=lock_dir,
     )
     session.baseline_count = baseline.count(profile)
+    if not session.baseline_count:
+        older = older_model_profile(baseline.profiles, profile)
+        if older is not None:
+            _HEADER_NOTES[session] = (
+                f"greenbudget: the baseline's profile {older!r} was measured under an older "
+                f"estimate model; its numbers are not compared with profile {profile!r} "
+                "(save a new baseline with --greenbudget-save)"
+            )
     return session
+
+
+#: One-line notes for the header, per session (kept out of EnergySession's fields).
+_HEADER_NOTES: weakref.WeakKeyDictionary[EnergySession, str] = weakref.WeakKeyDictionary()
 
 
 def _uses_xdist(config: pytest.Config) -> bool:
@@ -98,10 +117,17 @@ def header_lines(session: EnergySession) -> list[str]:
     )
     count = session.baseline_count
     baseline = _relative(settings.baseline_path, settings.rootdir)
-    return [
+    lines = [
         f"greenbudget: meters {meters}; profile {session.profile}; "
         f"baseline {baseline} ({count} entries in this profile); config {settings.source}"
     ]
+    for meter in session.meters.meters:
+        note = getattr(meter, "note", None)
+        if isinstance(note, str) and note:
+            lines.append(f"greenbudget: {note}")
+    if session in _HEADER_NOTES:
+        lines.append(_HEADER_NOTES[session])
+    return lines
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -38,6 +38,8 @@ TABLE_KEYS = (
     "phases",
     "measure_all",
     "cpu_tdp_watts",
+    "cpu_watts",
+    "cpu_model",
     "budgets",
 )
 #: What a marker, a budgets pattern or a region may set for itself.
@@ -88,6 +90,8 @@ class Settings:
     phases: Phases = "call"
     measure_all: bool = False
     cpu_tdp_watts: float | None = None
+    cpu_watts: float | None = None
+    cpu_model: str | None = None
     patterns: tuple[Pattern, ...] = field(default_factory=tuple)
     save: bool = False
     profile: str | None = None
@@ -378,6 +382,8 @@ def load_settings(config: pytest.Config) -> Settings:
         phases=table.get("phases", as_phases) or defaults.phases,
         measure_all=bool(config.getoption("greenbudget_all")) or bool(measure_all),
         cpu_tdp_watts=table.get("cpu_tdp_watts", lambda v: as_float(v, strict=True)),
+        cpu_watts=table.get("cpu_watts", lambda v: as_float(v, strict=True)),
+        cpu_model=table.get("cpu_model", as_string),
         patterns=_patterns(table),
         save=bool(config.getoption("greenbudget_save")),
         profile=config.getoption("greenbudget_profile"),

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fake_powercap import MovingCounters
 
 TEST = """
 import pytest, fakemeter
@@ -108,23 +109,58 @@ def test_auto_uses_the_estimate_where_rapl_is_unreadable(gb, monkeypatch, tmp_pa
 
 
 def test_auto_is_the_default_and_picks_rapl_where_readable(gb, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(_fake_powercap(tmp_path / "pc")))
+    root = _fake_powercap(tmp_path / "pc")
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(root))
     gb.pytester.makepyfile(
         """
         import pytest
-        @pytest.mark.energy_budget("1 J")
+        @pytest.mark.energy_budget("1 kJ")
         def test_x():
             pass
         """
     )
     out = gb.path / "auto.json"
-    result = gb.pytester.runpytest("-p", "no:hypothesispytest", f"--greenbudget-json={out}")
+    with MovingCounters(root, watts=20.0):  # a live counter: the sanity probe trusts it
+        result = gb.pytester.runpytest("-p", "no:hypothesispytest", f"--greenbudget-json={out}")
     result.assert_outcomes(passed=1)
     doc = json.loads(out.read_text())
     names = [m["name"] for m in doc["meters"]]
     assert names[0] == "rapl" and "estimate" not in names
     (entry,) = doc["entries"]
-    assert entry["domains"]["cpu:package-0"] == 0  # the fake counter never moves
+    assert entry["domains"]["cpu:package-0"] >= 0
+
+
+def test_auto_distrusts_a_counter_that_never_moves(gb, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(_fake_powercap(tmp_path / "pc")))
+    gb.pytester.makepyfile("import pytest\n@pytest.mark.energy_budget()\ndef test_x():\n    pass\n")
+    result, doc = gb.run_json("--greenbudget-meter=auto")
+    result.assert_outcomes(passed=1)
+    assert doc["meters"][0]["name"] == "estimate"
+    assert "rapl" not in [m["name"] for m in doc["meters"]]
+    result.stdout.fnmatch_lines(
+        ["greenbudget: rapl not used: the RAPL counters at * are not trusted: cpu:package-0 "
+         "did not move during * ms of CPU load*"]
+    )
+
+
+def test_named_rapl_with_a_frozen_counter_is_a_usage_error(gb, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(_fake_powercap(tmp_path / "pc")))
+    gb.pytester.makepyfile("def test_x():\n    pass\n")
+    result = gb.run("--greenbudget-meter=rapl")
+    assert result.ret == 4
+    err = result.stderr.str()
+    assert "not trusted" in err and "did not move" in err
+
+
+def test_named_rapl_implying_absurd_power_is_a_usage_error(gb, monkeypatch, tmp_path) -> None:
+    root = _fake_powercap(tmp_path / "pc")
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(root))
+    gb.pytester.makepyfile("def test_x():\n    pass\n")
+    with MovingCounters(root, watts=50_000.0):  # 50 kW from one package: a wrong unit
+        result = gb.run("--greenbudget-meter=rapl")
+    assert result.ret == 4
+    err = result.stderr.str()
+    assert "not trusted" in err and "outside the plausible 0.5 to 1000 W" in err
 
 
 def test_named_meter_unavailable_is_a_usage_error(gb, monkeypatch, tmp_path, assert_no_crash):
@@ -202,7 +238,7 @@ def test_close_is_called_once_at_the_end(gb, monkeypatch) -> None:
 
 
 def test_estimate_meter_measures_cpu_time(gb) -> None:
-    gb.pytester.makepyprojecttoml("[tool.greenbudget]\ncpu_tdp_watts = 64\n")
+    gb.pytester.makepyprojecttoml("[tool.greenbudget]\ncpu_watts = 64\n")
     gb.pytester.makepyfile(
         """
         import time, pytest
@@ -219,9 +255,8 @@ def test_estimate_meter_measures_cpu_time(gb) -> None:
     assert meter["name"] == "estimate" and meter["estimated"] is True
     assert meter["domains"] == ["cpu"]
     (entry,) = doc["entries"]
-    cpus = os.cpu_count() or 1
-    # >= 0.05 CPU-seconds at 64 W / cpus; a loaded machine only adds
-    assert entry["joules"] >= 0.05 * 64 / cpus * 0.99
+    # >= 0.05 CPU-seconds at 64 W per busy CPU; a loaded machine only adds
+    assert entry["joules"] >= 0.05 * 64 * 0.99
     assert math.isfinite(entry["joules"])
     result.stdout.fnmatch_lines(["*estimated*64 W*"])
 

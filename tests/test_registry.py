@@ -69,7 +69,7 @@ def _machine_has_nvidia() -> bool:
 
 
 def test_builtin_names() -> None:
-    assert set(BUILTIN) == {"auto", "estimate", "rapl", "nvml", "codecarbon"}
+    assert set(BUILTIN) == {"auto", "estimate", "rapl", "nvml", "amdsmi", "codecarbon"}
 
 
 def test_estimate() -> None:
@@ -79,9 +79,17 @@ def test_estimate() -> None:
 
 
 def test_estimate_gets_configured_tdp() -> None:
-    (meter,) = build_meters(["estimate"], MeterOptions(cpu_tdp_watts=77.0))
+    options = MeterOptions(cpu_tdp_watts=76.8, cpu_model="AMD EPYC 7763 64-Core Processor")
+    (meter,) = build_meters(["estimate"], options)
     assert isinstance(meter, EstimateMeter)
-    assert meter.tdp.watts == 77.0
+    assert meter.watts.tdp_watts == 76.8
+    assert meter.watts_per_cpu_second == pytest.approx(0.6)
+
+
+def test_estimate_gets_cpu_watts_and_model() -> None:
+    (meter,) = build_meters(["estimate"], MeterOptions(cpu_watts=1.5, cpu_model="Apple M2"))
+    assert isinstance(meter, EstimateMeter)
+    assert (meter.model, meter.watts_per_cpu_second) == ("Apple M2", 1.5)
 
 
 def test_empty_specs() -> None:
@@ -96,9 +104,12 @@ def test_auto_falls_back_to_estimate_and_skips_missing_gpu(
 
     monkeypatch.setattr(registry, "_rapl", unavailable)
     monkeypatch.setattr(registry, "_nvml", unavailable)
-    meters = build_meters(["auto"], MeterOptions(cpu_tdp_watts=50.0))
+    monkeypatch.setattr(registry, "_amdsmi", unavailable)
+    monkeypatch.setattr(registry, "_amd_gpu_present", lambda: True)
+    meters = build_meters(["auto"], MeterOptions(cpu_watts=5.0))
     assert [m.name for m in meters] == ["estimate"]
-    assert meters[0].tdp.watts == 50.0  # type: ignore[attr-defined]
+    assert meters[0].watts_per_cpu_second == 5.0  # type: ignore[attr-defined]
+    assert getattr(meters[0], "note", None) is None  # plain absence is not worth a line
 
 
 def test_auto_uses_rapl_and_nvml_when_available(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,10 +124,48 @@ def test_auto_uses_rapl_and_nvml_when_available(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(registry, "_rapl", lambda options: Fake("rapl"))
     monkeypatch.setattr(registry, "_nvml", lambda options: Fake("nvml"))
+    monkeypatch.setattr(registry, "_amdsmi", lambda options: Fake("amdsmi"))
     monkeypatch.setattr(registry, "_nvidia_driver_present", lambda: True)
+    monkeypatch.setattr(registry, "_amd_gpu_present", lambda: False)
     assert [m.name for m in build_meters(["auto"], MeterOptions())] == ["rapl", "nvml"]
     monkeypatch.setattr(registry, "_nvidia_driver_present", lambda: False)
     assert [m.name for m in build_meters(["auto"], MeterOptions())] == ["rapl"]
+    monkeypatch.setattr(registry, "_amd_gpu_present", lambda: True)
+    assert [m.name for m in build_meters(["auto"], MeterOptions())] == ["rapl", "amdsmi"]
+
+
+def test_auto_says_why_an_untrusted_counter_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_greenbudget.meters.sanity import CounterUntrusted
+
+    def untrusted(options: MeterOptions) -> object:
+        raise CounterUntrusted("gpu:0 under-reads 15x")
+
+    monkeypatch.setattr(registry, "_rapl", untrusted)
+    monkeypatch.setattr(registry, "_amdsmi", untrusted)
+    monkeypatch.setattr(registry, "_nvidia_driver_present", lambda: False)
+    monkeypatch.setattr(registry, "_amd_gpu_present", lambda: True)
+    (meter,) = build_meters(["auto"], MeterOptions())
+    assert meter.name == "estimate"
+    note = meter.note  # type: ignore[attr-defined]
+    assert "rapl not used: gpu:0 under-reads 15x" in note
+    assert "amdsmi not used" in note
+    assert note in meter.details  # type: ignore[attr-defined]
+    monkeypatch.setitem(registry._FACTORIES, "amdsmi", untrusted)
+    with pytest.raises(MeterSpecError, match=r"'amdsmi' is not available.*under-reads 15x"):
+        build_meters(["amdsmi"], MeterOptions())
+
+
+def test_rapl_probe_through_the_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fake_powercap import MovingCounters, build_flat_tree
+
+    root = build_flat_tree(tmp_path / "pc", packages=2, dram=True)
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(root))
+    with pytest.raises(MeterSpecError, match="not trusted: cpu:package-0 did not move"):
+        build_meters(["rapl"], MeterOptions())
+    with MovingCounters(root, watts=30.0):
+        (meter,) = build_meters(["rapl"], MeterOptions())
+        assert meter.name == "rapl"
+        meter.close()  # type: ignore[attr-defined]
 
 
 @pytest.mark.skipif(_machine_has_nvidia(), reason="this machine has an NVIDIA driver")

@@ -1,14 +1,20 @@
-"""The ``estimate`` meter: the test process's CPU time priced at the CPU's TDP share.
+"""The ``estimate`` meter: the test process's CPU time x watts per busy logical CPU.
 
 It counts only this process (and children it has reaped), so it needs no exclusive
 measurement under xdist and works on every machine, at the price of being a model.
+
+The watts (SPEC section 13) come from the first of: the ``cpu_watts`` setting; the TDP
+of ONE package (``cpu_tdp_watts``, the shipped table :mod:`.cpu_table`, codecarbon's
+CPU table) divided by the logical CPUs of one package of that model (shipped table, or
+AMD's "64-Core" in the name); a documented default. Never by ``os.cpu_count()``: a
+2-vCPU cloud VM reports its host's 64-core EPYC, and 280 W / 2 vCPUs is 140 W per busy
+vCPU where SPECpower measures about 1.5 W.
 """
 
 from __future__ import annotations
 
-import os
-import platform
 import re
+import sys
 import time
 from collections.abc import Mapping
 from functools import cache
@@ -21,43 +27,134 @@ except ImportError:  # pragma: no cover - Windows
 
 from pytest_greenbudget.carbon import CarbonDataError, codecarbon_data_dir
 
-#: codecarbon's fallback when the CPU is not in its table: 4 W per logical CPU.
-WATTS_PER_LOGICAL_CPU = 4.0
+#: Bumped whenever the watts for the same machine change, so baselines made under an
+#: older model are kept apart (the profile slug carries it: ``estimate2-...``).
+MODEL_VERSION = "2"
 
-_NOISE = [
-    (re.compile(r"\((?:R|TM|tm|r)\)"), ""),
-    (re.compile(r"\s+CPU\s*@.*$"), ""),
-    (re.compile(r"\s*@\s*[\d.]+\s*GHz.*$"), ""),
-    (re.compile(r"\s+\d+-Core\s+Processor.*$", re.IGNORECASE), ""),
-    (re.compile(r"\s+(?:CPU|Processor)\b", re.IGNORECASE), ""),
-    (re.compile(r"\s+"), " "),
-]
+#: Cloud Carbon Footprint's AWS averages over SPECpower results: 0.74 W per vCPU idle,
+#: 3.5 W at full load; the busy share is their difference.
+DEFAULT_WATTS_PER_CPU = 2.76
+DEFAULT_SOURCE = (
+    "the default (Cloud Carbon Footprint's AWS average per vCPU from SPECpower: "
+    "3.5 W at full load - 0.74 W idle)"
+)
+
+_SOURCES = {
+    "V": "vendor specification",
+    "C": "cloud custom SKU: TDP of its nearest retail sibling",
+    "E": "estimate: no published TDP",
+}
+
+_KEY_NOISE = re.compile(
+    r"\((?:r|tm|c)\)|[®™]"
+    r"|\b\d+(?:st|nd|rd|th)\s+gen\b"
+    r"|@.*$"
+    r"|\s(?:w/|with)\s.*$"
+    r"|\b\d+-core\b"
+    r"|\b(?:intel|amd|arm|ampere|processor|cpu|platinum|gold|silver|bronze)\b"
+)
+_AMD_CORES = re.compile(r"\bAMD\b.*?\b(\d+)-Core\b", re.IGNORECASE)
+
+# /proc/cpuinfo on Arm has no model name; the core's part number names the design.
+_ARM_PARTS = {
+    "0xd0c": "ARM Neoverse-N1",
+    "0xd40": "ARM Neoverse-V1",
+    "0xd49": "ARM Neoverse-N2",
+    "0xd4f": "ARM Neoverse-V2",
+}
 
 
-class Tdp(NamedTuple):
-    """The TDP used and where it came from, for the report."""
+class CpuSpec(NamedTuple):
+    """One row of the shipped table: TDP, cores and logical CPUs of one package."""
 
-    watts: float
+    name: str
+    tdp_watts: float
+    cores: int
+    threads: int
     source: str
 
 
+class CpuWatts(NamedTuple):
+    """Watts per busy logical CPU, the model looked up, and where the figure came from."""
+
+    model: str
+    watts_per_cpu: float
+    source: str
+    tdp_watts: float | None = None
+    threads: int | None = None
+
+
+def model_key(model: str) -> str:
+    """The lookup key: no vendor, trademark, clock, core count or tier words, lowercase."""
+    return " ".join(_KEY_NOISE.sub(" ", model.lower()).split())
+
+
+@cache
+def _table() -> dict[str, CpuSpec]:
+    from pytest_greenbudget.meters.cpu_table import CPUS
+
+    return {row[0]: CpuSpec(*row[1:]) for row in CPUS}
+
+
+def table_entry(model: str) -> CpuSpec | None:
+    """The shipped table's row for ``model``, matched on :func:`model_key`."""
+    return _table().get(model_key(model))
+
+
+def threads_from_name(model: str) -> int | None:
+    """Logical CPUs per package from AMD's "64-Core" in the name (EPYC/Ryzen have 2-way SMT)."""
+    match = _AMD_CORES.search(model)
+    return 2 * int(match.group(1)) if match else None
+
+
 def cpu_model() -> str:
-    """The CPU model string as the OS reports it."""
+    """The CPU model string as the OS reports it ('' when it does not say)."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+                text = handle.read(65536)
+        except OSError:
+            text = ""
+        return model_from_cpuinfo(text)
+    if sys.platform == "darwin":
+        return _darwin_brand()
+    import platform
+
+    return " ".join(platform.processor().split())
+
+
+def model_from_cpuinfo(text: str) -> str:
+    """The first ``model name``; on Arm, the Neoverse design named by ``CPU part``."""
+    part = implementer = ""
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if not sep:
+            continue
+        if key == "model name" and value:
+            return " ".join(value.split())
+        if key == "CPU part" and not part:
+            part = value.lower()
+        elif key == "CPU implementer" and not implementer:
+            implementer = value.lower()
+    if implementer == "0x41" and part in _ARM_PARTS:
+        return _ARM_PARTS[part]
+    return ""
+
+
+def _darwin_brand() -> str:  # pragma: no cover - macOS only
     try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+        import ctypes
+        import ctypes.util
 
-
-def normalize_model(model: str) -> str:
-    """Strip the marketing noise that keeps a model from matching its table row."""
-    for pattern, replacement in _NOISE:
-        model = pattern.sub(replacement, model)
-    return model.strip()
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        size = ctypes.c_size_t(256)
+        buf = ctypes.create_string_buffer(256)
+        if libc.sysctlbyname(b"machdep.cpu.brand_string", buf, ctypes.byref(size), None, 0):
+            return ""
+        return buf.value.decode("utf-8", "replace").strip()
+    except Exception:
+        return ""
 
 
 @cache
@@ -68,7 +165,7 @@ def _cpu_table_text() -> str:
 
 
 def _table_watts(name: str) -> list[float]:
-    """The TDPs of the rows named exactly ``name`` (any case).
+    """The TDPs of codecarbon's rows named exactly ``name`` (any case).
 
     A targeted scan: parsing all ~4,900 rows with ``csv`` cost 7 ms of every start-up.
     """
@@ -87,23 +184,91 @@ def _table_watts(name: str) -> list[float]:
     return watts
 
 
-def lookup_tdp(model: str, logical_cpus: int, configured: float | None = None) -> Tdp:
-    """TDP from configuration, else the model's exact row in codecarbon's table, else 4 W/CPU."""
-    if configured is not None:
-        return Tdp(configured, "cpu_tdp_watts setting")
-    fallback = Tdp(
-        WATTS_PER_LOGICAL_CPU * logical_cpus,
-        f"default {WATTS_PER_LOGICAL_CPU:g} W x {logical_cpus} logical CPUs "
-        f"({model!r} has no single exact row in codecarbon's CPU table)",
-    )
+_CC_NOISE = [
+    (re.compile(r"\((?:R|TM|tm|r)\)"), ""),
+    (re.compile(r"\s+CPU\s*@.*$"), ""),
+    (re.compile(r"\s*@\s*[\d.]+\s*GHz.*$"), ""),
+    (re.compile(r"\s+\d+-Core\s+Processor.*$", re.IGNORECASE), ""),
+    (re.compile(r"\s+(?:CPU|Processor)\b", re.IGNORECASE), ""),
+    (re.compile(r"\s+"), " "),
+]
+
+
+def normalize_model(model: str) -> str:
+    """codecarbon's spelling: 'AMD EPYC 7763 64-Core Processor' -> 'AMD EPYC 7763'."""
+    for pattern, replacement in _CC_NOISE:
+        model = pattern.sub(replacement, model)
+    return model.strip()
+
+
+def codecarbon_tdp(model: str) -> tuple[float, str] | None:
+    """The TDP of ``model``'s single exact row in codecarbon's CPU table, and that row's name."""
     for candidate in (model, normalize_model(model)):
         try:
             watts = set(_table_watts(candidate))
         except (OSError, UnicodeDecodeError, CarbonDataError):
-            return fallback
+            return None
         if len(watts) == 1:
-            return Tdp(watts.pop(), f"codecarbon CPU table row {candidate!r}")
-    return fallback
+            return watts.pop(), candidate
+    return None
+
+
+def watts_per_cpu(
+    model: str, *, cpu_watts: float | None = None, cpu_tdp_watts: float | None = None
+) -> CpuWatts:
+    """Watts per busy logical CPU for ``model`` by SPEC section 13's order of sources."""
+    if cpu_watts is not None:
+        return CpuWatts(model, cpu_watts, "cpu_watts setting")
+    entry = table_entry(model)
+    if entry is not None:
+        threads: int | None = entry.threads
+        thread_source = "shipped CPU table"
+    else:
+        threads = threads_from_name(model)
+        thread_source = "the core count in the model name, x 2 threads per core"
+    if threads is None:
+        if cpu_tdp_watts is not None:
+            reason = (
+                f"cpu_tdp_watts = {cpu_tdp_watts:g} not used: the logical CPUs per package of "
+                f"{model!r} are unknown (set cpu_watts, or cpu_model to a known model)"
+            )
+        else:
+            reason = f"{model!r} is not in the shipped CPU table"
+        return CpuWatts(model, DEFAULT_WATTS_PER_CPU, f"{DEFAULT_SOURCE}; {reason}")
+    tdp: float | None = None
+    if cpu_tdp_watts is not None:
+        tdp, tdp_source = cpu_tdp_watts, "cpu_tdp_watts setting"
+    elif entry is not None:
+        return CpuWatts(
+            model,
+            entry.tdp_watts / entry.threads,
+            f"{entry.tdp_watts:g} W TDP / {entry.threads} logical CPUs of one "
+            f"{entry.name!r} package (shipped CPU table: {_SOURCES.get(entry.source, '?')})",
+            tdp_watts=entry.tdp_watts,
+            threads=entry.threads,
+        )
+    else:
+        found = codecarbon_tdp(model)
+        if found is not None:
+            tdp, tdp_source = found[0], f"codecarbon CPU table row {found[1]!r}"
+    if tdp is None:
+        return CpuWatts(
+            model,
+            DEFAULT_WATTS_PER_CPU,
+            f"{DEFAULT_SOURCE}; no TDP known for {model!r}",
+            threads=threads,
+        )
+    return CpuWatts(
+        model,
+        tdp / threads,
+        f"{tdp:g} W TDP ({tdp_source}) / {threads} logical CPUs per package ({thread_source})",
+        tdp_watts=tdp,
+        threads=threads,
+    )
+
+
+def _detected_model() -> str:
+    return cpu_model()  # looked up at call time, so tests can replace it
 
 
 def _children_seconds() -> float:
@@ -114,20 +279,32 @@ def _children_seconds() -> float:
 
 
 class EstimateMeter:
-    """CPU seconds of this process and its reaped children x TDP / logical CPUs."""
+    """CPU seconds of this process and its reaped children x watts per busy logical CPU.
+
+    Attributes: ``model`` (the CPU model looked up), ``watts`` (:class:`CpuWatts`),
+    ``watts_per_cpu_second``, ``model_version`` (recorded in the baseline's machine info
+    and the profile slug) and ``details`` (for the report).
+    """
 
     name = "estimate"
     estimated = True
     per_process = True
+    model_version = MODEL_VERSION
 
-    def __init__(self, cpu_tdp_watts: float | None = None) -> None:
-        self.logical_cpus = os.cpu_count() or 1
-        self.model = cpu_model()
-        self.tdp = lookup_tdp(self.model, self.logical_cpus, cpu_tdp_watts)
-        self.watts_per_cpu_second = self.tdp.watts / self.logical_cpus
+    def __init__(
+        self,
+        cpu_tdp_watts: float | None = None,
+        *,
+        cpu_watts: float | None = None,
+        cpu_model: str | None = None,
+    ) -> None:
+        detected = cpu_model if cpu_model is not None else _detected_model()
+        self.model = detected or "unknown CPU"
+        self.watts = watts_per_cpu(self.model, cpu_watts=cpu_watts, cpu_tdp_watts=cpu_tdp_watts)
+        self.watts_per_cpu_second = self.watts.watts_per_cpu
         self.details = (
-            f"CPU time x {self.tdp.watts:g} W TDP / {self.logical_cpus} logical CPUs "
-            f"= {self.watts_per_cpu_second:.3g} W per busy CPU; TDP from {self.tdp.source}"
+            f"CPU time x {self.watts_per_cpu_second:.3g} W per busy logical CPU "
+            f"for {self.model!r}: {self.watts.source}"
         )
 
     def read(self) -> Mapping[str, float]:

@@ -162,8 +162,12 @@ def visible_gpus() -> list[GpuInfo]:
         pynvml.nvmlShutdown()
 
 
-def _synchronize_torch() -> None:
-    """Wait for queued CUDA work, when torch (never imported here) already uses CUDA."""
+def synchronize_torch(meter: str = "nvml") -> None:
+    """Wait for queued GPU work, when torch (never imported here) already uses the GPU.
+
+    Under ROCm builds (``torch.version.hip``) ``torch.cuda`` drives the HIP devices, so the
+    same calls serve the ``amdsmi`` meter.
+    """
     torch: Any = sys.modules.get("torch")
     if torch is None:
         return
@@ -179,8 +183,12 @@ def _synchronize_torch() -> None:
                 cuda.synchronize(device)
     except Exception as exc:
         raise MeterError(
-            f"nvml: torch.cuda.synchronize() failed, so queued GPU work cannot be waited for: {exc}"
+            f"{meter}: torch.cuda.synchronize() failed, so queued GPU work cannot be waited "
+            f"for: {exc}"
         ) from exc
+
+
+_synchronize_torch = synchronize_torch
 
 
 class NvmlMeter:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from pytest_greenbudget.meters.base import Meter, MeterUnavailable
 
-BUILTIN = ("auto", "estimate", "rapl", "nvml", "codecarbon")
+BUILTIN = ("auto", "estimate", "rapl", "nvml", "amdsmi", "codecarbon")
 
 
 class MeterSpecError(Exception):
@@ -26,18 +26,39 @@ class MeterOptions(NamedTuple):
 
     cpu_tdp_watts: float | None = None
     country: str | None = None
+    cpu_watts: float | None = None
+    cpu_model: str | None = None
 
 
 def _estimate(options: MeterOptions) -> Meter:
     from pytest_greenbudget.meters.estimate import EstimateMeter
 
-    return EstimateMeter(options.cpu_tdp_watts)
+    return EstimateMeter(
+        options.cpu_tdp_watts, cpu_watts=options.cpu_watts, cpu_model=options.cpu_model
+    )
 
 
 def _rapl(options: MeterOptions) -> Meter:
+    """RAPL, once its package counters moved at a plausible power under a short load."""
     from pytest_greenbudget.meters.rapl import RaplMeter
+    from pytest_greenbudget.meters.sanity import CounterUntrusted, probe_counter
 
-    return RaplMeter()
+    meter = RaplMeter()
+    packages = [d for d in meter.domains if d.startswith("cpu:")]
+    try:
+        problem = probe_counter(meter.read, packages)
+    except Exception as exc:
+        problem = f"reading failed: {exc}"
+    if problem is not None:
+        meter.close()
+        raise CounterUntrusted(f"the RAPL counters at {meter.root} are not trusted: {problem}")
+    return meter
+
+
+def _amdsmi(options: MeterOptions) -> Meter:
+    from pytest_greenbudget.meters.amdsmi import AmdSmiMeter
+
+    return AmdSmiMeter()
 
 
 def _nvml(options: MeterOptions) -> Meter:
@@ -56,23 +77,54 @@ _FACTORIES: dict[str, Callable[[MeterOptions], Meter]] = {
     "estimate": _estimate,
     "rapl": _rapl,
     "nvml": _nvml,
+    "amdsmi": _amdsmi,
     "codecarbon": _codecarbon,
 }
 
 
+def make_builtin(name: str, options: MeterOptions) -> Meter:
+    """One built-in meter by name, sanity checks included; raises ``MeterUnavailable``."""
+    return _FACTORIES[name](options)
+
+
 def _auto(options: MeterOptions) -> list[Meter]:
-    """RAPL where readable, else the estimate; plus NVML where a GPU is visible. Never fails."""
+    """RAPL where readable and sane, else the estimate; plus NVML / amdsmi where such a GPU
+    is visible. Never fails. A counter found untrusted is named in the estimate's ``note``.
+    """
+    from pytest_greenbudget.meters.sanity import CounterUntrusted
+
     meters: list[Meter] = []
+    notes: list[str] = []
     try:
         meters.append(_rapl(options))
+    except CounterUntrusted as exc:
+        notes.append(f"rapl not used: {exc}")
     except MeterUnavailable:
-        meters.append(_estimate(options))
-    if _nvidia_driver_present():
-        try:
-            meters.append(_nvml(options))
-        except MeterUnavailable:
-            pass
+        pass
+    for present, factory, name in (
+        (_nvidia_driver_present, _nvml, "nvml"),
+        (_amd_gpu_present, _amdsmi, "amdsmi"),
+    ):
+        if present():
+            try:
+                meters.append(factory(options))
+            except CounterUntrusted as exc:
+                notes.append(f"{name} not used: {exc}")
+            except MeterUnavailable:
+                pass
+    if not any(m.name == "rapl" for m in meters):
+        meters.insert(0, _estimate(options))
+    if notes:
+        note = "; ".join(notes)
+        setattr(meters[0], "note", note)  # noqa: B010 - shown in the header
+        details = getattr(meters[0], "details", "")
+        setattr(meters[0], "details", f"{details} ({note})" if details else note)  # noqa: B010
     return meters
+
+
+def _amd_gpu_present() -> bool:
+    """ROCm's compute driver (/dev/kfd): only then is amdsmi imported (amdsmi.amd_gpu_present)."""
+    return os.path.exists("/dev/kfd")
 
 
 def _nvidia_driver_present() -> bool:
