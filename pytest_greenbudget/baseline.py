@@ -236,10 +236,10 @@ def save_baseline(
 
     The file is re-read first, under an exclusive lock (savelock.py) held until the rename,
     so entries of other tests and other profiles, edits made since the run started and the
-    entries of another run saving at the same moment are all kept. A corrupt file, or a result that would make
-    one (joules missing, negative, NaN), is refused before anything is written. Any OS
-    error while writing leaves the old file byte for byte, removes the temporary file
-    and raises BaselineError; an interrupt (KeyboardInterrupt) cleans up the same way
+    entries of another run saving at the same moment are all kept. A corrupt file, or a
+    result that would make one (joules missing, negative, NaN), is refused before anything
+    is written. Any OS error while writing leaves the old file byte for byte, removes the
+    temporary file and raises BaselineError; an interrupt (KeyboardInterrupt) cleans up the same way
     and propagates.
     """
     if not isinstance(profile, str) or not profile:

@@ -244,7 +244,10 @@ class EnergySession:
                     if state.setup is None or state.teardown is None:
                         measurement = None
                     else:
-                        measurement = state.setup + measurement + state.teardown
+                        try:
+                            measurement = state.setup + measurement + state.teardown
+                        except MeterError as exc:
+                            measurement, state.error = None, str(exc)
             entry = self._entry(
                 item.nodeid,
                 "test",
@@ -332,6 +335,11 @@ class EnergySession:
             tolerance=tolerance,
             location=location,
         )
+        if measurement is not None:
+            try:
+                grams = joules_to_grams(measurement.joules, settings.carbon_intensity)
+            except MeterError as exc:
+                measurement, error = None, str(exc)
         if measurement is None:
             entry.message = f"unmeasured: {error or 'no reading'}"
             return entry
@@ -347,7 +355,7 @@ class EnergySession:
         entry.message = verdict.message
         entry.joules = measurement.joules
         entry.seconds = measurement.seconds
-        entry.co2_grams = joules_to_grams(measurement.joules, settings.carbon_intensity)
+        entry.co2_grams = grams
         entry.domains = dict(measurement.domains)
         entry.below_resolution = measurement.seconds < self.meters.resolution_s
         return entry

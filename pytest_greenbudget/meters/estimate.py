@@ -6,6 +6,8 @@ measurement under xdist and works on every machine, at the price of being a mode
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import platform
 import re
@@ -20,6 +22,12 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 from pytest_greenbudget.carbon import CarbonDataError, codecarbon_data_dir
+from pytest_greenbudget.meters.base import MeterError
+
+# The real clocks, bound at import, before a test can patch them (monkeypatch, freezegun).
+# Partials, not the functions: freezegun replaces every module attribute that *is* one.
+_process_time = functools.partial(time.process_time)
+_getrusage = None if resource is None else functools.partial(resource.getrusage)
 
 #: codecarbon's fallback when the CPU is not in its table: 4 W per logical CPU.
 WATTS_PER_LOGICAL_CPU = 4.0
@@ -107,9 +115,9 @@ def lookup_tdp(model: str, logical_cpus: int, configured: float | None = None) -
 
 
 def _children_seconds() -> float:
-    if resource is None:  # pragma: no cover - Windows
+    if resource is None or _getrusage is None:  # pragma: no cover - Windows
         return 0.0
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    usage = _getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -131,5 +139,10 @@ class EstimateMeter:
         )
 
     def read(self) -> Mapping[str, float]:
-        seconds = time.process_time() + _children_seconds()
-        return {"cpu": seconds * self.watts_per_cpu_second}
+        seconds = _process_time() + _children_seconds()
+        joules = seconds * self.watts_per_cpu_second
+        if not math.isfinite(joules):
+            raise MeterError(
+                f"estimate: {seconds:g} CPU s x {self.watts_per_cpu_second:g} W overflows"
+            )
+        return {"cpu": joules}

@@ -15,6 +15,8 @@ from typing import NamedTuple
 from pytest_greenbudget.meters.base import Meter, MeterUnavailable
 
 BUILTIN = ("auto", "estimate", "rapl", "nvml", "codecarbon")
+#: The user stopping the run: never turned into a meter error.
+_NOT_ERRORS = (KeyboardInterrupt, GeneratorExit)
 
 
 class MeterSpecError(Exception):
@@ -61,16 +63,17 @@ _FACTORIES: dict[str, Callable[[MeterOptions], Meter]] = {
 
 
 def _auto(options: MeterOptions) -> list[Meter]:
-    """RAPL where readable, else the estimate; plus NVML where a GPU is visible. Never fails."""
+    """RAPL where readable, else the estimate; plus NVML where a GPU is visible. Never fails:
+    any error of the optional meters (odd sysfs contents, a broken driver) means "not here"."""
     meters: list[Meter] = []
     try:
         meters.append(_rapl(options))
-    except MeterUnavailable:
+    except Exception:  # MeterUnavailable, and anything a strange machine makes it raise
         meters.append(_estimate(options))
     if _nvidia_driver_present():
         try:
             meters.append(_nvml(options))
-        except MeterUnavailable:
+        except Exception:
             pass
     return meters
 
@@ -103,7 +106,9 @@ def _custom(spec: str) -> Meter:
         raise MeterSpecError(f"meter {spec!r}: expected 'package.module:ClassName'")
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:
+    except _NOT_ERRORS:
+        raise
+    except BaseException as exc:  # SystemExit at import too: a usage error, not a crash
         raise MeterSpecError(
             f"meter {spec!r}: cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
         ) from exc
@@ -112,7 +117,9 @@ def _custom(spec: str) -> Meter:
         raise MeterSpecError(f"meter {spec!r}: module {module_name!r} has no class {class_name!r}")
     try:
         meter = cls()
-    except Exception as exc:
+    except _NOT_ERRORS:
+        raise
+    except BaseException as exc:
         raise MeterSpecError(
             f"meter {spec!r}: constructing {class_name}() failed: {type(exc).__name__}: {exc}"
         ) from exc
