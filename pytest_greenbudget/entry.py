@@ -162,6 +162,18 @@ def _budget(entry_id: str, value: object) -> Quantity | None:
     raise EntryError(f"{entry_id}: budget must be {{'joules': x}}, {{'co2_grams': x}} or null")
 
 
+def printable_id(text: str) -> str:
+    """``text`` with any lone surrogate written as its escape (``a\\udcffb``).
+
+    A region name or a file name's undecodable byte can hold one; no file, terminal or
+    pipe can carry it as UTF-8, so the entry's id is the escaped form everywhere: the
+    summary, every report and the baseline key. Other text is returned unchanged.
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def entries_to_wire(entries: Sequence[Entry]) -> str:
     """The entries as one ASCII JSON text, for a test report's trip from an xdist worker.
 

@@ -27,7 +27,7 @@ from pytest_greenbudget.budget import (
     resolve_policy,
 )
 from pytest_greenbudget.carbon import joules_to_grams
-from pytest_greenbudget.entry import Entry, Kind, entries_from_json
+from pytest_greenbudget.entry import Entry, Kind, entries_from_json, printable_id
 from pytest_greenbudget.measure import Measurement, MeterSet, Reading, delta, median
 from pytest_greenbudget.meters.base import MeterError
 from pytest_greenbudget.quantity import Quantity
@@ -284,7 +284,7 @@ class EnergySession:
             if entry.is_finding:
                 on_exceed = record.settings.on_exceed or default_on_exceed
                 on_exceed = "warn" if settings.warn_only else on_exceed
-                verdict = Verdict(entry.status, f"{name}: {entry.message}")
+                verdict = Verdict(entry.status, f"{printable_id(name)}: {entry.message}")
                 findings.append((on_exceed, verdict, entry))
         if findings and (def_line := _def_line(item)) is not None:
             for _, _, entry in findings:
@@ -325,6 +325,7 @@ class EnergySession:
         location: tuple[str, int | None],
     ) -> Entry:
         settings = self.settings
+        entry_id = printable_id(entry_id)
         baseline = self.baseline_joules(entry_id)
         entry = Entry(
             id=entry_id,
