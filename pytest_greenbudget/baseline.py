@@ -13,7 +13,10 @@ Shape::
                                 "entries": {"<id>": {"joules": 12.3, "seconds": 0.5}}}}}
 
 Keys this module does not know (at the top, in a profile, in an entry) are accepted
-and kept on save, so a newer writer or a hand-written note does not break an older reader.
+and kept on save, so a newer writer or a hand-written note does not break an older reader:
+a re-saved entry is the old one with this run's numbers written over it (the keys in
+OWNED_ENTRY_KEYS are this plugin's own and are replaced as a whole). A profile's
+``machine`` describes the machine of the last save and is rewritten by it.
 """
 
 from __future__ import annotations
@@ -231,11 +234,12 @@ def save_baseline(
 ) -> None:
     """Merge ``results`` into ``profile`` of the file at ``path`` and write it atomically.
 
-    The file is re-read first, so entries of other tests and other profiles (and edits
-    made since the run started) are kept. A corrupt file, or a result that would make
-    one (joules missing, negative, NaN), is refused before anything is written. Any OS
-    error while writing leaves the old file byte for byte, removes the temporary file
-    and raises BaselineError; an interrupt (KeyboardInterrupt) cleans up the same way
+    The file is re-read first, under an exclusive lock (savelock.py) held until the rename,
+    so entries of other tests and other profiles, edits made since the run started and the
+    entries of another run saving at the same moment are all kept. A corrupt file, or a
+    result that would make one (joules missing, negative, NaN), is refused before anything
+    is written. Any OS error while writing leaves the old file byte for byte, removes the
+    temporary file and raises BaselineError; an interrupt (KeyboardInterrupt) cleans up the same way
     and propagates.
     """
     if not isinstance(profile, str) or not profile:
@@ -252,17 +256,45 @@ def save_baseline(
             )
 
     target = _link_target(path)
+    from pytest_greenbudget.savelock import save_lock
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # One critical section: another run saving now re-reads after our rename.
+        with save_lock(target.parent):
+            _merge_and_write(path, target, profile, machine, results)
+    except OSError as exc:  # the folder cannot be made, or the lock was held too long
+        raise BaselineError(f"cannot save baseline file {path}: {exc}") from exc
+
+
+#: Entry keys this plugin writes; a re-save drops those it no longer gives (stale numbers).
+OWNED_ENTRY_KEYS = ("joules", "seconds", "samples")
+
+
+def _merge_and_write(
+    path: Path,
+    target: Path,
+    profile: str,
+    machine: Mapping[str, object],
+    results: Mapping[str, Mapping[str, object]],
+) -> None:
     data = _read_raw(target)
     if data is None:
         data = {"schema": SCHEMA, "profiles": {}}
     slot = data["profiles"].setdefault(profile, {"machine": {}, "entries": {}})
     slot["machine"] = dict(machine)
-    slot["entries"].update({entry_id: dict(entry) for entry_id, entry in results.items()})
+    entries = slot["entries"]
+    for entry_id, entry in results.items():
+        kept = {k: v for k, v in entries.get(entry_id, {}).items() if k not in OWNED_ENTRY_KEYS}
+        entries[entry_id] = {**kept, **entry}
     try:
         text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BaselineError(f"cannot save baseline file {path}: {exc}") from exc
-    _write_atomically(path, target, (text + "\n").encode("utf-8"))
+    # A lone surrogate (an id from undecodable bytes) cannot be UTF-8: write it as the JSON
+    # escape it came from ("\\udcff"), which reads back as the same id. Strings are the only
+    # place such a character can be, and JSON strings read "\\uXXXX" as that code point.
+    _write_atomically(path, target, (text + "\n").encode("utf-8", "backslashreplace"))
 
 
 def _link_target(path: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 from functools import cache
 from pathlib import Path
 
@@ -56,5 +57,16 @@ def country_intensity(code: str) -> float:
 
 
 def joules_to_grams(joules: float, intensity_g_per_kwh: float) -> float:
-    """Grams of CO2e for an amount of energy at a grid intensity."""
-    return joules / 3.6e6 * intensity_g_per_kwh
+    """Grams of CO2e for an amount of energy at a grid intensity.
+
+    A result that is not finite (only from inputs past the settings' bounds) is a
+    MeterError: the entry is then unmeasured, never an infinite number in a report.
+    """
+    grams = joules / 3.6e6 * intensity_g_per_kwh
+    if not math.isfinite(grams):
+        from pytest_greenbudget.meters.base import MeterError
+
+        raise MeterError(
+            f"{joules:g} J at {intensity_g_per_kwh:g} gCO2e/kWh is not a finite mass of CO2e"
+        )
+    return grams

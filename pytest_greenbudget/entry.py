@@ -8,8 +8,9 @@ into JSON and back: ``to_json`` / ``from_json``. The public JSON report is built
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -161,8 +162,36 @@ def _budget(entry_id: str, value: object) -> Quantity | None:
     raise EntryError(f"{entry_id}: budget must be {{'joules': x}}, {{'co2_grams': x}} or null")
 
 
+def printable_id(text: str) -> str:
+    """``text`` with any lone surrogate written as its escape (``a\\udcffb``).
+
+    A region name or a file name's undecodable byte can hold one; no file, terminal or
+    pipe can carry it as UTF-8, so the entry's id is the escaped form everywhere: the
+    summary, every report and the baseline key. Other text is returned unchanged.
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def entries_to_wire(entries: Sequence[Entry]) -> str:
+    """The entries as one ASCII JSON text, for a test report's trip from an xdist worker.
+
+    ASCII because execnet encodes text as strict UTF-8: an id holding a lone surrogate (a
+    region name, a file name's undecodable byte) would crash the worker. JSON escapes it
+    (``\\udcff``) and reading restores the same string.
+    """
+    return json.dumps([entry.to_json() for entry in entries], ensure_ascii=True)
+
+
 def entries_from_json(items: object) -> list[Entry]:
-    """Entries carried on a report (a list of ``to_json`` objects); anything else is none."""
+    """Entries carried on a report (``entries_to_wire`` text, or a list of ``to_json``
+    objects); anything else is none."""
+    if isinstance(items, str):
+        try:
+            items = json.loads(items)
+        except ValueError:
+            return []
     if not isinstance(items, list | tuple):
         return []
     return [Entry.from_json(item) for item in items]

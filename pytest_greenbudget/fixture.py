@@ -81,14 +81,15 @@ class EnergyMeter:
             if before is not None:
                 try:
                     measurement = delta(before, self._meters.read(), self._meters.owner)
+                    grams = joules_to_grams(measurement.joules, self._intensity)
+                    self._record(name, settings, measurement)  # adds rounds: may overflow
                 except MeterError as exc:
                     result.error = str(exc)
                 else:
                     result.joules = measurement.joules
                     result.seconds = measurement.seconds
                     result.domains = dict(measurement.domains)
-                    result.co2_grams = joules_to_grams(measurement.joules, self._intensity)
-                    self._record(name, settings, measurement)
+                    result.co2_grams = grams
             if result.error is not None:
                 self._record_error(name, settings, result.error)
 

@@ -183,14 +183,17 @@ def github_lines(session: EnergySession) -> list[str]:
 
 
 def finish_session(session: EnergySession, *, interrupted: bool) -> list[str]:
-    """Write reports and the baseline (controller only); return warnings to issue."""
+    """Write reports and the baseline (controller only), close the meters; return warnings."""
     if session.is_worker:
-        return []
+        return session.meters.close()
     settings = session.settings
-    messages = meter_failures(session.entries)
+    messages = [*settings.notices, *session.meters.notices, *meter_failures(session.entries)]
     if settings.save:
         messages += _save(session, interrupted=interrupted)
     messages += _write_reports(session)
+    # Nothing reads a meter after the last test. Closed here, not at unconfigure, so that a
+    # close() that blocks is bounded and reported while warnings are still shown.
+    messages += session.meters.close()
     if session.lock_dir is not None:
         from pytest_greenbudget.xdist import remove_session_dir
 

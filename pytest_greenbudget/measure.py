@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import queue
@@ -12,6 +13,18 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pytest_greenbudget.meters.base import Meter, MeterError
+
+#: The real clock, bound at import, before any test can patch ``time.perf_counter``
+#: (monkeypatch, freezegun). A partial, not the function itself: freezegun replaces every
+#: module attribute that *is* a real time function, in every loaded module.
+_perf_counter = functools.partial(time.perf_counter)
+
+#: Not a meter fault but the user stopping the run (or a generator being closed).
+_NOT_METER_FAULTS = (KeyboardInterrupt, GeneratorExit)
+
+#: No test window uses more than this; a larger delta is a broken meter, and the bound
+#: keeps every sum of entries (phases, rounds, totals) far from float overflow.
+MAX_JOULES = 1e20  # about a year of the world's energy use
 
 
 class Reading(NamedTuple):
@@ -36,11 +49,14 @@ class Measurement:
         return math.fsum(self.domains.values()) if self.total is None else self.total
 
     def __add__(self, other: Measurement) -> Measurement:
+        """Two windows as one; a sum that is not finite is a MeterError."""
         names = list(dict.fromkeys([*self.domains, *other.domains]))
         domains = {n: self.domains.get(n, 0.0) + other.domains.get(n, 0.0) for n in names}
-        return Measurement(
-            domains, self.seconds + other.seconds, self.rounds, self.joules + other.joules
-        )
+        total = self.joules + other.joules
+        seconds = self.seconds + other.seconds
+        if not all(math.isfinite(v) for v in (total, seconds, *domains.values())):
+            raise MeterError("the sum of two measured windows is not a finite number")
+        return Measurement(domains, seconds, self.rounds, total)
 
 
 #: Meters whose reads are a few syscalls and cannot hang: read directly, at no extra cost.
@@ -83,18 +99,25 @@ class BoundedRead:
         while (job := self._jobs.get()) is not None:
             job.run()
 
-    def __call__(self) -> Mapping[str, float]:
-        if self._hung:
-            raise MeterError(f"meter {self.meter.name!r} is hung (no answer since an earlier read)")
+    def _run(self, function: Callable[[], Mapping[str, float]]) -> _Job | None:
+        """Run ``function`` in the meter's thread; None when it did not finish in time."""
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._loop, name=f"greenbudget-{self.meter.name}", daemon=True
             )
             self._thread.start()
-        job = _Job(self.meter.read)
+        job = _Job(function)
         self._jobs.put(job)
         if not job.done.wait(self.timeout_s):
             self._hung = True
+            return None
+        return job
+
+    def __call__(self) -> Mapping[str, float]:
+        if self._hung:
+            raise MeterError(f"meter {self.meter.name!r} is hung (no answer since an earlier read)")
+        job = self._run(self.meter.read)
+        if job is None:
             raise MeterError(
                 f"meter {self.meter.name!r} did not answer within {self.timeout_s:g} s "
                 f"(the bound is set by {READ_TIMEOUT_ENV})"
@@ -104,17 +127,63 @@ class BoundedRead:
         assert job.value is not None
         return job.value
 
-    def close(self) -> None:
+    def close(self, close: Callable[[], object] | None = None) -> str | None:
+        """Call the meter's ``close`` in its thread, bounded as a read; say what went wrong.
+
+        A meter already hung is not closed: its close would wait on the same stuck device
+        (often the same lock) and keep the process from exiting.
+        """
+        if self._hung:
+            return (
+                f"meter {self.meter.name!r} was hung, so its close() was not called"
+                if close is not None
+                else None
+            )
+        problem = None
+        if close is not None:
+
+            def call() -> Mapping[str, float]:
+                close()
+                return {}
+
+            job = self._run(call)
+            if job is None:
+                problem = (
+                    f"meter {self.meter.name!r}: close() did not return within "
+                    f"{self.timeout_s:g} s and was left behind (the bound is set by "
+                    f"{READ_TIMEOUT_ENV})"
+                )
+            elif job.error is not None and isinstance(job.error, _NOT_METER_FAULTS):
+                raise job.error
         if self._thread is not None and not self._hung:
             self._jobs.put(None)
+        return problem
 
 
-def _read_timeout() -> float:
+#: The longest bound accepted: a day. Longer (or infinite) would overflow a thread wait.
+MAX_READ_TIMEOUT_S = min(86400.0, threading.TIMEOUT_MAX)
+
+
+def read_timeout() -> tuple[float, str | None]:
+    """The read bound from the environment, and a warning when its value was not usable."""
+    raw = os.environ.get(READ_TIMEOUT_ENV)
+    if raw is None or not raw.strip():
+        return DEFAULT_READ_TIMEOUT_S, None
     try:
-        value = float(os.environ.get(READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT_S))
+        value = float(raw)
     except ValueError:
-        return DEFAULT_READ_TIMEOUT_S
-    return value if value > 0 else DEFAULT_READ_TIMEOUT_S
+        value = math.nan
+    if value > MAX_READ_TIMEOUT_S:  # inf too
+        return MAX_READ_TIMEOUT_S, (
+            f"greenbudget: {READ_TIMEOUT_ENV}={raw!r} is more than the longest bound; "
+            f"meters are given {MAX_READ_TIMEOUT_S:g} s"
+        )
+    if not value > 0:  # nan, zero, negative, not a number
+        return DEFAULT_READ_TIMEOUT_S, (
+            f"greenbudget: {READ_TIMEOUT_ENV}={raw!r} is not a number of seconds > 0; "
+            f"meters are given the default {DEFAULT_READ_TIMEOUT_S:g} s"
+        )
+    return value, None
 
 
 @dataclass
@@ -127,9 +196,14 @@ class MeterSet:
     domains_by_meter: dict[str, list[str]] = field(default_factory=dict, init=False)
     _readers: list[Callable[[], Mapping[str, float]]] = field(default_factory=list, init=False)
     _trusted: Callable[[], Mapping[str, float]] | None = field(default=None, init=False)
+    #: Warnings for the session's end (an unusable read bound).
+    notices: list[str] = field(default_factory=list, init=False)
+    _closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        timeout = _read_timeout()
+        timeout, notice = read_timeout()
+        if notice is not None:
+            self.notices.append(notice)
         self._readers = [
             meter.read if type(meter).__module__ in _DIRECT else BoundedRead(meter, timeout)
             for meter in self.meters
@@ -162,8 +236,10 @@ class MeterSet:
             # One built-in meter (estimate, rapl): its dict of floats needs no checking, and
             # this path is most of the plugin's cost per measured test.
             try:
-                return Reading(self._trusted(), time.perf_counter())
-            except Exception as exc:
+                return Reading(self._trusted(), _perf_counter())
+            except _NOT_METER_FAULTS:
+                raise
+            except BaseException as exc:  # SystemExit too: a meter's fault, not the test's
                 raise MeterError(
                     f"meter {self.meters[0].name!r} failed to read: {_describe(exc)}"
                 ) from exc
@@ -172,7 +248,9 @@ class MeterSet:
             try:
                 values = read()
                 checked = {str(k): float(v) for k, v in values.items()}
-            except Exception as exc:
+            except _NOT_METER_FAULTS:
+                raise
+            except BaseException as exc:
                 raise MeterError(f"meter {meter.name!r} failed to read: {_describe(exc)}") from exc
             bad = [k for k, v in checked.items() if math.isnan(v) or math.isinf(v)]
             if bad:
@@ -180,7 +258,7 @@ class MeterSet:
             per_meter.append((meter.name, checked))
             if meter.name not in self.domains_by_meter:
                 self.domains_by_meter[meter.name] = list(checked)
-        at = time.perf_counter()
+        at = _perf_counter()
         if len(per_meter) == 1:
             return Reading(per_meter[0][1], at)
         if self._clashes is None:
@@ -205,17 +283,28 @@ class MeterSet:
                 return name
         return "?"
 
-    def close(self) -> None:
-        for reader in self._readers:
-            if isinstance(reader, BoundedRead):
-                reader.close()
-        for meter in self.meters:
+    def close(self) -> list[str]:
+        """Close every meter once; a close that raises is ignored, one that blocks is left
+        behind after the read bound. Returns warnings for the ones left behind."""
+        if self._closed:
+            return []
+        self._closed = True
+        problems = []
+        for meter, reader in zip(self.meters, self._readers, strict=True):
             close = getattr(meter, "close", None)
-            if callable(close):
+            close = close if callable(close) else None
+            if isinstance(reader, BoundedRead):
+                problem = reader.close(close)
+                if problem is not None:
+                    problems.append(f"greenbudget: {problem}")
+            elif close is not None:  # a built-in meter: closing is closing file descriptors
                 try:
                     close()
-                except Exception:
+                except _NOT_METER_FAULTS:
+                    raise
+                except BaseException:
                     pass
+        return problems
 
 
 def _describe(exc: BaseException) -> str:
@@ -236,11 +325,23 @@ def delta(
                 f"meter {owner(key)!r}: domain {key!r} went backwards ({start:g} J then "
                 f"{end:g} J); a meter must return cumulative joules"
             )
-        domains[key] = end - start
+        difference = end - start
+        if not difference <= MAX_JOULES:  # inf or nan too (-1.7e308 then +1.7e308)
+            raise MeterError(
+                f"meter {owner(key)!r}: domain {key!r} jumped from {start:g} J to {end:g} J, "
+                f"more than {MAX_JOULES:g} J in one window: not a real reading"
+            )
+        domains[key] = difference
     vanished = [key for key in before.joules if key not in after.joules]
     if vanished:
         raise MeterError(
             f"meter {owner(vanished[0])!r}: domain {vanished[0]!r} vanished between two readings"
+        )
+    total = math.fsum(domains.values())
+    if not total <= MAX_JOULES:
+        raise MeterError(
+            f"meter {owner(next(iter(domains)))!r}: the domains add up to {total:g} J, more "
+            f"than {MAX_JOULES:g} J in one window: not a real reading"
         )
     return Measurement(domains, max(0.0, after.at - before.at))
 
@@ -263,4 +364,5 @@ def _median(values: list[float]) -> float:
     """The median; ``statistics`` would cost 2 ms of import for these three lines."""
     ordered = sorted(values)
     middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    # Halves first: the mean of two huge finite values would overflow.
+    return ordered[middle] if len(ordered) % 2 else ordered[middle - 1] / 2 + ordered[middle] / 2

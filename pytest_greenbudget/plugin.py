@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pytest_greenbudget.entry import entries_to_wire
 from pytest_greenbudget.session import ITEM_STATE, EnergySession
 from pytest_greenbudget.warning import EnergyBudgetWarning
 
@@ -224,7 +225,7 @@ class TestHooks:
             return report
         if report.when == "teardown" and state.entries:
             # JSON values only: xdist serialises the report's attributes as they are.
-            entries = [entry.to_json() for entry in state.entries]
+            entries = entries_to_wire(state.entries)
             report.greenbudget_entries = entries  # type: ignore[attr-defined]
         if not self.session.is_worker:  # a worker's reports reach the controller instead
             self.session.collect(report)

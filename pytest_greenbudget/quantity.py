@@ -114,6 +114,8 @@ def _significant(value: float) -> str:
     """Three significant digits without trailing zeros: 12.4, 3.1, 0.812."""
     if value == 0:
         return "0"
+    if not math.isfinite(value):  # a summary must print whatever it is given
+        return str(value)
     digits = max(0, 2 - math.floor(math.log10(abs(value))))
     text = f"{value:.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

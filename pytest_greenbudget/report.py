@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,10 +97,19 @@ def totals(entries: Sequence[Entry]) -> dict[str, float]:
     """Sums over measured test entries; regions are already inside their tests."""
     tests = [e for e in entries if e.kind == "test" and e.joules is not None]
     return {
-        "joules": math.fsum(e.joules or 0.0 for e in tests),
-        "seconds": math.fsum(e.seconds or 0.0 for e in tests),
-        "co2_grams": math.fsum(e.co2_grams or 0.0 for e in tests),
+        "joules": _sum(e.joules or 0.0 for e in tests),
+        "seconds": _sum(e.seconds or 0.0 for e in tests),
+        "co2_grams": _sum(e.co2_grams or 0.0 for e in tests),
     }
+
+
+def _sum(values: Iterable[float]) -> float:
+    """fsum, or inf where it overflows (fsum raises). Entries are bounded (measure.MAX_JOULES),
+    so this only guards the summary against entries from elsewhere."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return math.inf
 
 
 def _provenance(info: RunInfo) -> list[str]:
@@ -162,7 +171,8 @@ def json_document(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
         "profile": info.profile,
         "carbon_intensity_g_per_kwh": info.intensity,
         "entries": [entry.report_json() for entry in entries],
-        "totals": totals(entries),
+        # JSON has no infinity: a total that overflowed is null, not invalid JSON.
+        "totals": {k: v if math.isfinite(v) else None for k, v in totals(entries).items()},
     }
 
 
@@ -188,13 +198,15 @@ def markdown(entries: Sequence[Entry], info: RunInfo) -> str:
 def write_text(path: Path, text: str, *, append: bool = False) -> None:
     """Write a report; a report is not precious, but a partial one must not pass as whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # An id can hold a lone surrogate (a file name's undecodable byte, a region name):
+    # it is shown as its escape (\udcff) rather than failing the whole report.
     if append:
-        with open(path, "a", encoding="utf-8") as handle:
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(text)
         return
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8", errors="backslashreplace")
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -27,7 +27,7 @@ from pytest_greenbudget.budget import (
     resolve_policy,
 )
 from pytest_greenbudget.carbon import joules_to_grams
-from pytest_greenbudget.entry import Entry, Kind, entries_from_json
+from pytest_greenbudget.entry import Entry, Kind, entries_from_json, printable_id
 from pytest_greenbudget.measure import Measurement, MeterSet, Reading, delta, median
 from pytest_greenbudget.meters.base import MeterError
 from pytest_greenbudget.quantity import Quantity
@@ -244,7 +244,10 @@ class EnergySession:
                     if state.setup is None or state.teardown is None:
                         measurement = None
                     else:
-                        measurement = state.setup + measurement + state.teardown
+                        try:
+                            measurement = state.setup + measurement + state.teardown
+                        except MeterError as exc:
+                            measurement, state.error = None, str(exc)
             entry = self._entry(
                 item.nodeid,
                 "test",
@@ -281,7 +284,7 @@ class EnergySession:
             if entry.is_finding:
                 on_exceed = record.settings.on_exceed or default_on_exceed
                 on_exceed = "warn" if settings.warn_only else on_exceed
-                verdict = Verdict(entry.status, f"{name}: {entry.message}")
+                verdict = Verdict(entry.status, f"{printable_id(name)}: {entry.message}")
                 findings.append((on_exceed, verdict, entry))
         if findings and (def_line := _def_line(item)) is not None:
             for _, _, entry in findings:
@@ -322,6 +325,7 @@ class EnergySession:
         location: tuple[str, int | None],
     ) -> Entry:
         settings = self.settings
+        entry_id = printable_id(entry_id)
         baseline = self.baseline_joules(entry_id)
         entry = Entry(
             id=entry_id,
@@ -332,6 +336,11 @@ class EnergySession:
             tolerance=tolerance,
             location=location,
         )
+        if measurement is not None:
+            try:
+                grams = joules_to_grams(measurement.joules, settings.carbon_intensity)
+            except MeterError as exc:
+                measurement, error = None, str(exc)
         if measurement is None:
             entry.message = f"unmeasured: {error or 'no reading'}"
             return entry
@@ -347,7 +356,7 @@ class EnergySession:
         entry.message = verdict.message
         entry.joules = measurement.joules
         entry.seconds = measurement.seconds
-        entry.co2_grams = joules_to_grams(measurement.joules, settings.carbon_intensity)
+        entry.co2_grams = grams
         entry.domains = dict(measurement.domains)
         entry.below_resolution = measurement.seconds < self.meters.resolution_s
         return entry

@@ -8,6 +8,7 @@ should stop CI at once, not after an hour of tests.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,8 @@ class Settings:
     profile: str | None = None
     json_path: Path | None = None
     markdown_path: Path | None = None
+    #: Warnings about the configuration that do not stop the run (a look-alike table).
+    notices: tuple[str, ...] = ()
 
     def pattern_for(self, nodeid: str) -> Pattern | None:
         """The longest matching budgets pattern; an exact node id always matches itself."""
@@ -127,6 +130,26 @@ def as_float(raw: object, *, minimum: float = 0.0, strict: bool = False) -> floa
     if value < minimum or (strict and value == minimum):
         raise _expect(f"a number {'>' if strict else '>='} {minimum:g}", raw)
     return value
+
+
+#: Above these, products with seconds or joules could overflow a float; no real CPU package
+#: draws a megawatt, and no grid emits 100 kg of CO2e per kWh (coal: about 1 kg).
+MAX_TDP_WATTS = 1e6
+MAX_INTENSITY = 1e5
+
+
+def _at_most(value: float, maximum: float, raw: object, unit: str) -> float:
+    if value > maximum:
+        raise _expect(f"a number <= {maximum:g} {unit}", raw)
+    return value
+
+
+def _as_tdp(raw: object) -> float:
+    return _at_most(as_float(raw, strict=True), MAX_TDP_WATTS, raw, "W")
+
+
+def _as_intensity(raw: object) -> float:
+    return _at_most(as_float(raw), MAX_INTENSITY, raw, "gCO2e/kWh")
 
 
 def as_int(raw: object, *, minimum: int) -> int:
@@ -263,7 +286,14 @@ class _Table:
             raise self.error(key, str(exc)) from None
 
 
+class _TableData(dict[str, Any]):
+    """The ``[tool.greenbudget]`` table, with warnings about look-alike tables beside it."""
+
+    notices: tuple[str, ...] = ()
+
+
 def _read_table(path: Path) -> dict[str, Any]:
+    """The ``[tool.greenbudget]`` table of ``path`` (a _TableData)."""
     if sys.version_info >= (3, 11):  # imported here: a project without the file never pays
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -275,11 +305,43 @@ def _read_table(path: Path) -> dict[str, Any]:
         raise pytest.UsageError(f"greenbudget: cannot read {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise pytest.UsageError(f"greenbudget: {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib raises this one raw
+        raise pytest.UsageError(
+            f"greenbudget: {path} is not valid TOML: not UTF-8 text "
+            f"(byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+        ) from None
     tool = document.get("tool", {})
     table = tool.get("greenbudget", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise pytest.UsageError(f"greenbudget: {path}: [tool.greenbudget] must be a table")
-    return table
+    data = _TableData(table)
+    data.notices = tuple(misspelt_tables(path, document))
+    return data
+
+
+def misspelt_tables(path: Path, document: Mapping[str, Any]) -> list[str]:
+    """A warning for each table that looks meant as ``[tool.greenbudget]`` but is not it."""
+    import difflib
+
+    def close(name: str) -> bool:
+        lowered = name.lower().replace("-", "").replace("_", "")
+        return name != "greenbudget" and (
+            lowered == "greenbudget"
+            or bool(difflib.get_close_matches(lowered, ["greenbudget"], n=1, cutoff=0.75))
+        )
+
+    found: list[str] = []
+    tool = document.get("tool")
+    if isinstance(tool, dict):
+        found += [f"[tool.{name}]" for name in tool if isinstance(name, str) and close(name)]
+    found += [f"[{name}]" for name in document if isinstance(name, str) and close(name)]
+    if "greenbudget" in document:  # [greenbudget] at the top, without "tool."
+        found.append("[greenbudget]")
+    return [
+        f"greenbudget: {path} has a table {name}, which is not read; "
+        "did you mean [tool.greenbudget]?"
+        for name in found
+    ]
 
 
 def _patterns(table: _Table) -> tuple[Pattern, ...]:
@@ -310,30 +372,109 @@ def _patterns(table: _Table) -> tuple[Pattern, ...]:
     return tuple(patterns)
 
 
+def path_problem(raw: str) -> str | None:
+    """Why ``raw`` can never name a file (NUL byte, name too long, ...), or None."""
+    if "\x00" in raw:
+        return f"a path cannot hold a NUL byte, got {raw!r}"
+    try:
+        os.stat(raw)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return None  # may be created, or is reported where it is read
+    except (OSError, ValueError) as exc:  # too long, a loop, not encodable
+        return f"cannot be used as a path: {getattr(exc, 'strerror', None) or exc}"
+    return None
+
+
+def as_path(raw: object) -> str:
+    text = as_string(raw)
+    problem = path_problem(text)
+    if problem is not None:
+        raise SettingError(problem)
+    return text
+
+
 def _option_path(config: pytest.Config, name: str) -> Path | None:
     value = config.getoption(name)
-    return None if value is None else config.invocation_params.dir / value
+    if value is None:
+        return None
+    flag = "--" + name.replace("_", "-")
+    problem = path_problem(str(value)) if value else "expected a path, got ''"
+    if problem is not None:
+        raise pytest.UsageError(f"greenbudget: {flag}: {problem}")
+    return config.invocation_params.dir / str(value)
+
+
+def _config_path(config: pytest.Config, rootdir: Path) -> Path | None:
+    """The file the table is read from: --greenbudget-config, else rootdir's pyproject.toml."""
+    explicit = _option_path(config, "greenbudget_config")
+    if explicit is None:
+        candidate = rootdir / "pyproject.toml"
+        return candidate if candidate.is_file() else None
+    shown = config.getoption("greenbudget_config")
+    if explicit.is_dir():
+        raise pytest.UsageError(
+            f"greenbudget: --greenbudget-config {shown} is a directory; "
+            "name a TOML file, such as its pyproject.toml"
+        )
+    if not explicit.is_file():
+        raise pytest.UsageError(f"greenbudget: --greenbudget-config file {shown} does not exist")
+    return explicit
+
+
+def report_paths(settings: Settings) -> dict[str, Path]:
+    """Every report file asked for, by its option: the fields named ``<report>_path``."""
+    import dataclasses
+
+    return {
+        f"--greenbudget-{f.name.removesuffix('_path')}": value
+        for f in dataclasses.fields(settings)
+        if f.name.endswith("_path")
+        and f.name != "baseline_path"
+        and isinstance(value := getattr(settings, f.name), Path)
+    }
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if os.path.realpath(a) == os.path.realpath(b):
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)  # a hard link
+    except (OSError, ValueError):
+        return False
+
+
+def check_report_paths(settings: Settings) -> None:
+    """A report written over the baseline, the config file or another report destroys it."""
+    precious = [("the baseline file", settings.baseline_path)]
+    if settings.source != "built-in defaults":
+        precious.append(("the configuration file", Path(settings.source)))
+    seen: list[tuple[str, Path]] = []
+    for option, path in report_paths(settings).items():
+        for what, other in [*precious, *seen]:
+            if _same_file(path, other):
+                raise pytest.UsageError(
+                    f"greenbudget: {option} {path} is {what} {other}; the report would "
+                    "overwrite it. Write the report to another path."
+                )
+        seen.append((f"the report of {option}", path))
 
 
 def load_settings(config: pytest.Config) -> Settings:
     """Settings for this run: CLI > marker > budgets pattern > [tool.greenbudget] > defaults."""
+    settings = _load_settings(config)
+    check_report_paths(settings)
+    return settings
+
+
+def _load_settings(config: pytest.Config) -> Settings:
     rootdir = Path(config.rootpath)
-    explicit = config.getoption("greenbudget_config")
-    if explicit is not None:
-        path: Path | None = config.invocation_params.dir / explicit
-        assert path is not None
-        if not path.is_file():
-            raise pytest.UsageError(
-                f"greenbudget: --greenbudget-config file {explicit} does not exist"
-            )
-    else:
-        candidate = rootdir / "pyproject.toml"
-        path = candidate if candidate.is_file() else None
+    path = _config_path(config, rootdir)
     data = _read_table(path) if path is not None else {}
+    notices: tuple[str, ...] = getattr(data, "notices", ())
     table = _Table(data, str(path), "[tool.greenbudget] ")
     table.check_keys(TABLE_KEYS)
 
-    intensity = table.get("carbon_intensity", lambda v: as_float(v))
+    intensity = table.get("carbon_intensity", _as_intensity)
     country = table.get("country", as_string)
     if intensity is not None and country is not None:
         raise table.error("country", "give either 'country' or 'carbon_intensity', not both")
@@ -347,7 +488,7 @@ def load_settings(config: pytest.Config) -> Settings:
     elif intensity is not None:
         intensity_source = "carbon_intensity setting"
 
-    baseline = table.get("baseline", as_string)
+    baseline = table.get("baseline", as_path)
     meter_specs = table.get("meter", as_meter_specs)
     cli_meter = config.getoption("greenbudget_meter")
     if cli_meter is not None:
@@ -381,14 +522,15 @@ def load_settings(config: pytest.Config) -> Settings:
         warmup=_first(table.get("warmup", _as_warmup), defaults.warmup),
         phases=table.get("phases", as_phases) or defaults.phases,
         measure_all=bool(config.getoption("greenbudget_all")) or bool(measure_all),
-        cpu_tdp_watts=table.get("cpu_tdp_watts", lambda v: as_float(v, strict=True)),
-        cpu_watts=table.get("cpu_watts", lambda v: as_float(v, strict=True)),
+        cpu_tdp_watts=table.get("cpu_tdp_watts", _as_tdp),
+        cpu_watts=table.get("cpu_watts", _as_tdp),
         cpu_model=table.get("cpu_model", as_string),
         patterns=_patterns(table),
         save=bool(config.getoption("greenbudget_save")),
         profile=config.getoption("greenbudget_profile"),
         json_path=_option_path(config, "greenbudget_json"),
         markdown_path=_option_path(config, "greenbudget_markdown"),
+        notices=notices,
     )
 
 

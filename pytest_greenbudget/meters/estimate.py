@@ -13,6 +13,9 @@ vCPU where SPECpower measures about 1.5 W.
 
 from __future__ import annotations
 
+import functools
+import math
+import platform
 import re
 import sys
 import time
@@ -26,6 +29,12 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 from pytest_greenbudget.carbon import CarbonDataError, codecarbon_data_dir
+from pytest_greenbudget.meters.base import MeterError
+
+# The real clocks, bound at import, before a test can patch them (monkeypatch, freezegun).
+# Partials, not the functions: freezegun replaces every module attribute that *is* one.
+_process_time = functools.partial(time.process_time)
+_getrusage = None if resource is None else functools.partial(resource.getrusage)
 
 #: Bumped whenever the watts for the same machine change, so baselines made under an
 #: older model are kept apart (the profile slug carries it: ``estimate2-...``).
@@ -118,7 +127,6 @@ def cpu_model() -> str:
         return model_from_cpuinfo(text)
     if sys.platform == "darwin":
         return _darwin_brand()
-    import platform
 
     return " ".join(platform.processor().split())
 
@@ -272,9 +280,9 @@ def _detected_model() -> str:
 
 
 def _children_seconds() -> float:
-    if resource is None:  # pragma: no cover - Windows
+    if resource is None or _getrusage is None:  # pragma: no cover - Windows
         return 0.0
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    usage = _getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -308,5 +316,10 @@ class EstimateMeter:
         )
 
     def read(self) -> Mapping[str, float]:
-        seconds = time.process_time() + _children_seconds()
-        return {"cpu": seconds * self.watts_per_cpu_second}
+        seconds = _process_time() + _children_seconds()
+        joules = seconds * self.watts_per_cpu_second
+        if not math.isfinite(joules):
+            raise MeterError(
+                f"estimate: {seconds:g} CPU s x {self.watts_per_cpu_second:g} W overflows"
+            )
+        return {"cpu": joules}

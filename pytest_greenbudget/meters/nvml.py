@@ -21,6 +21,7 @@ GPU work is asynchronous: before each reading the meter waits for queued work wi
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -36,7 +37,9 @@ from pytest_greenbudget.meters.base import MeterError, MeterUnavailable
 __all__ = ["SAMPLE_INTERVAL_S", "GpuInfo", "NvmlMeter", "parse_visible_devices", "visible_gpus"]
 
 SAMPLE_INTERVAL_S = 0.02
-_clock = time.perf_counter  # module-level so tests can drive the integration
+# Module-level so tests can drive the integration; a partial so that freezegun, which
+# replaces every module attribute that *is* a real time function, leaves it alone.
+_clock = functools.partial(time.perf_counter)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ class RaplZone(NamedTuple):
 
 
 def _read_text(path: str) -> str:
-    with open(path, encoding="ascii") as f:
+    # errors="replace": a stray byte makes a name match nothing, never an exception.
+    with open(path, encoding="ascii", errors="replace") as f:
         return f.read().strip()
 
 

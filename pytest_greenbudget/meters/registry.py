@@ -15,6 +15,8 @@ from typing import NamedTuple
 from pytest_greenbudget.meters.base import Meter, MeterUnavailable
 
 BUILTIN = ("auto", "estimate", "rapl", "nvml", "amdsmi", "codecarbon")
+#: The user stopping the run: never turned into a meter error.
+_NOT_ERRORS = (KeyboardInterrupt, GeneratorExit)
 
 
 class MeterSpecError(Exception):
@@ -89,7 +91,8 @@ def make_builtin(name: str, options: MeterOptions) -> Meter:
 
 def _auto(options: MeterOptions) -> list[Meter]:
     """RAPL where readable and sane, else the estimate; plus NVML / amdsmi where such a GPU
-    is visible. Never fails. A counter found untrusted is named in the estimate's ``note``.
+    is visible. Never fails: any error of a meter means "not here". A counter found
+    untrusted is named in the estimate's ``note``.
     """
     from pytest_greenbudget.meters.sanity import CounterUntrusted
 
@@ -99,7 +102,7 @@ def _auto(options: MeterOptions) -> list[Meter]:
         meters.append(_rapl(options))
     except CounterUntrusted as exc:
         notes.append(f"rapl not used: {exc}")
-    except MeterUnavailable:
+    except Exception:  # MeterUnavailable, and anything a strange machine makes it raise
         pass
     for present, factory, name in (
         (_nvidia_driver_present, _nvml, "nvml"),
@@ -110,7 +113,7 @@ def _auto(options: MeterOptions) -> list[Meter]:
                 meters.append(factory(options))
             except CounterUntrusted as exc:
                 notes.append(f"{name} not used: {exc}")
-            except MeterUnavailable:
+            except Exception:  # a broken driver or odd sysfs contents: not here
                 pass
     if not any(m.name == "rapl" for m in meters):
         meters.insert(0, _estimate(options))
@@ -155,7 +158,9 @@ def _custom(spec: str) -> Meter:
         raise MeterSpecError(f"meter {spec!r}: expected 'package.module:ClassName'")
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:
+    except _NOT_ERRORS:
+        raise
+    except BaseException as exc:  # SystemExit at import too: a usage error, not a crash
         raise MeterSpecError(
             f"meter {spec!r}: cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
         ) from exc
@@ -164,7 +169,9 @@ def _custom(spec: str) -> Meter:
         raise MeterSpecError(f"meter {spec!r}: module {module_name!r} has no class {class_name!r}")
     try:
         meter = cls()
-    except Exception as exc:
+    except _NOT_ERRORS:
+        raise
+    except BaseException as exc:
         raise MeterSpecError(
             f"meter {spec!r}: constructing {class_name}() failed: {type(exc).__name__}: {exc}"
         ) from exc
