@@ -94,6 +94,11 @@ def _profile(meters: Sequence[Meter]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["report"]:  # `report PATH... --html OUT`: its own module
+        from pytest_greenbudget import html_report
+
+        return html_report.main(arguments[1:])
     parser = argparse.ArgumentParser(
         prog="python -m pytest_greenbudget",
         description="Show which energy meters work on this machine and what they measure.",

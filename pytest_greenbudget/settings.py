@@ -19,6 +19,7 @@ import pytest
 
 from pytest_greenbudget.carbon import WORLD_INTENSITY, CarbonDataError, country_intensity
 from pytest_greenbudget.quantity import Quantity, QuantityError, parse_energy, parse_quantity
+from pytest_greenbudget.summary import SUMMARY_MODES, SummaryMode
 
 OnExceed = Literal["fail", "warn"]
 Phases = Literal["call", "all"]
@@ -38,6 +39,8 @@ TABLE_KEYS = (
     "phases",
     "measure_all",
     "cpu_tdp_watts",
+    "history",
+    "summary",
     "budgets",
 )
 #: What a marker, a budgets pattern or a region may set for itself.
@@ -93,6 +96,10 @@ class Settings:
     profile: str | None = None
     json_path: Path | None = None
     markdown_path: Path | None = None
+    #: SPEC 15: the HTML report, the history folder, and which summary rows to print.
+    html_path: Path | None = None
+    history_path: Path | None = None
+    summary: SummaryMode | None = None
 
     def pattern_for(self, nodeid: str) -> Pattern | None:
         """The longest matching budgets pattern; an exact node id always matches itself."""
@@ -153,6 +160,13 @@ def as_phases(raw: object) -> Phases:
     if raw == "all":
         return "all"
     raise _expect("'call' or 'all'", raw)
+
+
+def as_summary(raw: object) -> SummaryMode:
+    for mode in SUMMARY_MODES:
+        if raw == mode:
+            return mode
+    raise _expect("'all', 'changes' or 'none'", raw)
 
 
 def as_quantity(raw: object) -> Quantity:
@@ -307,7 +321,7 @@ def _patterns(table: _Table) -> tuple[Pattern, ...]:
 
 
 def _option_path(config: pytest.Config, name: str) -> Path | None:
-    value = config.getoption(name)
+    value = config.getoption(name, None)
     return None if value is None else config.invocation_params.dir / value
 
 
@@ -358,6 +372,15 @@ def load_settings(config: pytest.Config) -> Settings:
         meter_source = "the built-in default"
     measure_all = table.get("measure_all", as_bool)
 
+    history = table.get("history", as_string)
+    summary = table.get("summary", as_summary)
+    cli_summary = config.getoption("greenbudget_summary", None)
+    if cli_summary is not None:
+        try:
+            summary = as_summary(cli_summary)
+        except SettingError as exc:
+            raise pytest.UsageError(f"greenbudget: --greenbudget-summary: {exc}") from None
+
     defaults = Settings(rootdir=rootdir)
     return Settings(
         rootdir=rootdir,
@@ -383,6 +406,10 @@ def load_settings(config: pytest.Config) -> Settings:
         profile=config.getoption("greenbudget_profile"),
         json_path=_option_path(config, "greenbudget_json"),
         markdown_path=_option_path(config, "greenbudget_markdown"),
+        html_path=_option_path(config, "greenbudget_html"),
+        history_path=_option_path(config, "greenbudget_history")
+        or (rootdir / history if history else None),
+        summary=summary,
     )
 
 
