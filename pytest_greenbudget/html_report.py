@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -199,12 +200,21 @@ def _style(pygal: Any, colours: Sequence[str]) -> Any:
         major_label_font_size=11,
         legend_font_size=11,
         title_font_size=13,
+        guide_stroke_color="#e6e6e6",
+        guide_stroke_dasharray="0",
+        major_guide_stroke_color="#d0d0d0",
+        major_guide_stroke_dasharray="0",
     )
 
 
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+
+
 def _svg(chart: Any) -> str:
+    """The chart's SVG without pygal's script: it only configures tooltips whose code
+    would come from the network, which a page that opens offline does not load."""
     text = str(chart.render(is_unicode=True))
-    return text[text.index("<svg") :]
+    return _SCRIPT.sub("", text[text.index("<svg") :])
 
 
 def _line_chart(
@@ -218,6 +228,9 @@ def _line_chart(
     formatter: Any = format_joules,
 ) -> str:
     colours = list(SERIES_COLOURS[: len(series)])
+    top = max((v for _, values in series for v in values if v is not None), default=0.0)
+    if budget is not None and budget > 3 * top:
+        budget = None  # far above the data it would flatten the line; the heading says it
     if budget is not None:
         colours.append(BUDGET_COLOUR)
     chart = pygal.Line(
@@ -225,10 +238,10 @@ def _line_chart(
         height=height,
         js=[],
         style=_style(pygal, colours),
-        show_legend=len(series) > 1 or budget is not None,
+        show_legend=len(series) > 1,
         legend_at_bottom=True,
-        legend_at_bottom_columns=3,
-        x_label_rotation=30 if len(labels) > 4 else 0,
+        legend_at_bottom_columns=2,
+        x_label_rotation=20 if len(labels) > 1 else 0,
         show_minor_x_labels=False,
         x_labels_major_every=max(1, len(labels) // 6),
         truncate_label=-1,
@@ -238,6 +251,7 @@ def _line_chart(
         dots_size=3,
         stroke_style={"width": 2},
         margin=6,
+        margin_right=30,
         spacing=8,
         disable_xml_declaration=True,
     )
@@ -344,6 +358,7 @@ word-break:break-all;font-weight:normal}
 .chart svg{width:100%;height:auto}
 .total svg{max-width:900px;width:100%;height:auto}
 .message{color:#8a3b12;font-size:12px}
+.note{white-space:nowrap;color:#666;font-family:system-ui,sans-serif}
 """
 
 
@@ -417,18 +432,22 @@ def render(runs: Sequence[Run], *, max_charts: int = MAX_CHARTS) -> str:
         f"<h2>Energy across runs</h2><p class=\"muted\">{len(charted)} of {measured} measured "
         "entries, the changed and the largest first"
         + (f"; {left} more are in the table only" if left > 0 else "")
-        + ". A dashed line is the entry's energy budget.</p>"
+        + ". A dashed red line is the entry's energy budget, where it is near the data.</p>"
     )
     parts.append('<div class="charts">')
     index = [{e.id: e for e in run.entries} for run in runs]
+    row_of = {e.id: row[2] for e, row in zip(charted, rows(charted), strict=True)}
     for entry in charted:
         budget = entry.budget.value if entry.budget and entry.budget.kind == "energy" else None
         chart = _line_chart(
             pygal, labels, _entry_series(runs, index, entry.id), budget, width=440, height=230
         )
+        note = (
+            f' <span class="note">budget {escape(row_of[entry.id])}</span>' if entry.budget else ""
+        )
         parts.append(
             f'<div class="chart" id="{anchors[entry.id]}"><h3>{escape(entry.id)} '
-            f"{_badge(entry.status)}</h3>{chart}</div>"
+            f"{_badge(entry.status)}{note}</h3>{chart}</div>"
         )
     parts += ["</div>", _sources(runs), "</body></html>"]
     return "\n".join(parts) + "\n"
