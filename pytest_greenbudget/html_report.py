@@ -174,12 +174,29 @@ def load_runs(paths: Iterable[Path], max_runs: int = MAX_RUNS) -> tuple[list[Run
 
 
 def _pygal() -> Any:
+    """pygal, imported without leaving the process's import machinery changed.
+
+    pygal imports the importlib_metadata backport, which on import puts its own finder on
+    ``sys.meta_path`` and deletes ``find_distributions`` from the standard library's
+    ``PathFinder`` (and pygal adds a finder of its own). Drawing needs none of that, and
+    left so, the rest of the process finds distributions only through the backport: a
+    second in-process pytest run (pytester, IDEs) found no plugin at all. Both are put
+    back as they were.
+    """
+    from importlib.machinery import PathFinder
+
+    finders = list(sys.meta_path)
+    find_distributions = PathFinder.__dict__.get("find_distributions")
     try:
         import pygal
     except ImportError:
         raise PlottingMissing(
             f"the HTML report draws its charts with pygal, which is not installed: {INSTALL_HINT}"
         ) from None
+    finally:
+        sys.meta_path[:] = finders
+        if find_distributions is not None and "find_distributions" not in PathFinder.__dict__:
+            PathFinder.find_distributions = find_distributions  # type: ignore[method-assign]
     return pygal
 
 

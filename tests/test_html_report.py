@@ -179,3 +179,22 @@ def test_python_m_report_bad_arguments_exit_2(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 2 and "--html" in done.stderr
+
+
+def test_drawing_leaves_the_import_machinery_as_it_was() -> None:
+    """pygal's import (importlib_metadata) must not hide installed plugins from the process."""
+    code = (
+        "import sys, importlib.metadata as md\n"
+        "def state():\n"
+        "    names = sorted(e.name for e in md.entry_points(group='pytest11'))\n"
+        "    return list(sys.meta_path), names\n"
+        "before = state()\n"
+        "from pytest_greenbudget import html_report\n"
+        "html_report._pygal()\n"
+        "after = state()\n"
+        "assert before == after, (before, after)\n"
+        "assert 'greenbudget' in after[1]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
