@@ -113,7 +113,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(SharedLock(session), "greenbudget-xdist-lock")
     if session.is_controller:
         config.pluginmanager.register(ControllerHooks(session), "greenbudget-xdist-controller")
-    if not session.is_worker and config.pluginmanager.hasplugin("html"):
+    if (
+        not session.is_worker
+        and config.pluginmanager.hasplugin("html")
+        and config.getoption("htmlpath", None)
+    ):  # pytest-html writes a report: give it energy columns
         from pytest_greenbudget.html_columns import HtmlColumns
 
         config.pluginmanager.register(HtmlColumns(), HtmlColumns.NAME)

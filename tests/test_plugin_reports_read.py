@@ -247,3 +247,17 @@ def test_annotations_are_relative_to_the_workspace(
     result = gb.run_sub(PROFILE, f"--rootdir={sub}", str(sub / "tests"))
     lines = [line for line in result.stdout.lines if line.startswith("::error")]
     assert lines and "file=tests/test_ci.py,line=7" in lines[0], lines
+
+
+def test_pytest_html_columns_only_when_it_writes_a_report(gb: Any) -> None:
+    pytest.importorskip("pytest_html")
+    project(gb)
+    gb.pytester.makeconftest(
+        "def pytest_sessionfinish(session):\n"
+        "    found = session.config.pluginmanager.has_plugin('greenbudget-html-columns')\n"
+        "    open('columns.txt', 'w').write(str(found))\n"
+    )
+    gb.run(PROFILE)
+    assert (gb.path / "columns.txt").read_text() == "False"
+    gb.run(PROFILE, "--html=r.html")
+    assert (gb.path / "columns.txt").read_text() == "True"
