@@ -166,6 +166,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         from pytest_greenbudget.calibrate import main as calibrate_main
 
         return calibrate_main(args_list[1:], stream)
+    if args_list[:1] == ["report"]:  # `report PATH... --html OUT`: its own module
+        from pytest_greenbudget import html_report
+
+        return html_report.main(args_list[1:])
     parser = _parser()
     args = parser.parse_args(args_list)
     names = [n.strip() for n in args.meters.split(",") if n.strip()]

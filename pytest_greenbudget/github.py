@@ -45,3 +45,23 @@ def annotation(level: Level, path: str, line: int | None, title: str, message: s
     if title:
         properties.append(f"title={escape_property(title)}")
     return f"::{level} {','.join(properties)}::{escape_data(message)}"
+
+
+def repository_path(rootdir: str, path: str, workspace: str | None) -> str:
+    """`path` (relative to pytest's rootdir) as GitHub wants it: relative to the repository.
+
+    GitHub places an annotation by a path from the repository root, which is
+    ``GITHUB_WORKSPACE`` in a job; pytest's rootdir may be a folder below it (or above
+    it). A path outside the workspace is left as pytest gave it.
+    """
+    if not path:
+        return path
+    absolute = os.path.normpath(os.path.join(rootdir, path))
+    root = os.path.normpath(workspace or rootdir)
+    try:
+        relative = os.path.relpath(absolute, root)
+    except ValueError:  # another drive on Windows
+        return path.replace(os.sep, "/")
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return path.replace(os.sep, "/")
+    return relative.replace(os.sep, "/")

@@ -158,17 +158,44 @@ def meter_failures(entries: list[Entry]) -> list[str]:
     ]
 
 
+def summary_lines(session: EnergySession, writer: object = None) -> list[str]:
+    """The energy summary, fitted to the terminal writer's width (SPEC 15)."""
+    from pytest_greenbudget.report import terminal_lines
+    from pytest_greenbudget.summary import fit_text
+
+    width = getattr(writer, "fullwidth", None)
+    width = width - 1 if isinstance(width, int) and width > 20 else None
+    ellipsis = "…"
+    encoding = getattr(getattr(writer, "_file", None), "encoding", None) or "utf-8"
+    try:
+        ellipsis.encode(encoding)
+    except (LookupError, UnicodeEncodeError):
+        ellipsis = "..."
+    lines = []
+    if session.entries:
+        lines = terminal_lines(
+            session.entries,
+            session.run_info(),
+            width=width,
+            summary=session.settings.summary,
+            ellipsis=ellipsis,
+        )
+    return [*lines, *(part for note in session.notes for part in fit_text(note, width))]
+
+
 def github_lines(session: EnergySession) -> list[str]:
     """GitHub workflow commands that pin findings to the test's line in a pull request."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return []
-    from pytest_greenbudget.github import annotation
+    from pytest_greenbudget.github import annotation, repository_path
 
+    rootdir, workspace = str(session.settings.rootdir), os.environ.get("GITHUB_WORKSPACE")
     lines = []
     for entry in session.entries:
         if not entry.is_finding:
             continue
         path, line = entry.location
+        path = repository_path(rootdir, path, workspace)
         level: Literal["error", "warning"] = "error" if entry.failed_for_energy else "warning"
         lines.append(
             annotation(
@@ -207,16 +234,25 @@ def _write_reports(session: EnergySession) -> list[str]:
     entries = session.entries
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     markdown = entries and (settings.markdown_path is not None or summary)
-    if settings.json_path is None and not markdown:
+    history = settings.history_path if entries else None
+    html = settings.html_path
+    if settings.json_path is None and not markdown and history is None and html is None:
         return []
     from pytest_greenbudget import report as reports
 
     info = session.run_info()
+    if settings.json_path is not None or history is not None or html is not None:
+        from dataclasses import replace
+
+        from pytest_greenbudget.history import run_meta
+
+        info = replace(info, run=run_meta(session.started, session.profile, settings.rootdir))
     targets: list[tuple[Path, str, bool]] = []
+    json_text = reports.json_text(entries, info)
     if settings.json_path is not None:
-        targets.append((settings.json_path, reports.json_text(entries, info), False))
+        targets.append((settings.json_path, json_text, False))
     if markdown:
-        text = reports.markdown(entries, info)
+        text = reports.markdown(entries, info, summary=settings.summary)
         if settings.markdown_path is not None:
             targets.append((settings.markdown_path, text, False))
         if summary:
@@ -227,6 +263,26 @@ def _write_reports(session: EnergySession) -> list[str]:
             reports.write_text(path, text, append=append)
         except OSError as exc:
             problems.append(f"greenbudget: cannot write report {path}: {exc.strerror or exc}")
+    kept: Path | None = None
+    if history is not None:
+        from pytest_greenbudget.history import write_history
+
+        try:
+            kept = write_history(history, session.started, session.profile, json_text)
+        except OSError as exc:
+            problems.append(f"greenbudget: cannot write history {history}: {exc.strerror or exc}")
+        else:
+            session.notes.append(
+                f"history: this run kept as {_relative(kept, settings.rootdir)}"
+            )
+    if html is not None:
+        from pytest_greenbudget.html_report import write_for_session
+
+        problem = write_for_session(html, json_text, settings.history_path, kept)
+        if problem:
+            problems.append(problem)
+        else:
+            session.notes.append(f"HTML report: {html}")
     return problems
 
 
@@ -247,6 +303,12 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
         )
     except BaselineError as exc:
         return [f"greenbudget: baseline not saved: {exc}"]
+    where = _relative(settings.baseline_path, settings.rootdir)
+    count = len(results)
+    session.notes.append(
+        f"baseline: saved {count} entr{'y' if count == 1 else 'ies'} to {where} "
+        f"(profile {session.profile})"
+    )
     return []
 
 

@@ -77,6 +77,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="write the Markdown energy report to PATH",
     )
+    group.addoption(
+        "--greenbudget-html",
+        metavar="PATH",
+        default=None,
+        help="write the HTML energy report (with charts; needs pytest-greenbudget[html]) to PATH",
+    )
+    group.addoption(
+        "--greenbudget-history",
+        metavar="DIR",
+        default=None,
+        help="keep this run's JSON report in DIR (overrides the 'history' setting)",
+    )
+    group.addoption(
+        "--greenbudget-summary",
+        metavar="WHICH",
+        default=None,
+        help="terminal and Markdown rows: all, changes or none (overrides 'summary')",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,6 +114,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(SharedLock(session), "greenbudget-xdist-lock")
     if session.is_controller:
         config.pluginmanager.register(ControllerHooks(session), "greenbudget-xdist-controller")
+    if (
+        not session.is_worker
+        and config.pluginmanager.hasplugin("html")
+        and config.getoption("htmlpath", None)
+    ):  # pytest-html writes a report: give it energy columns
+        from pytest_greenbudget.html_columns import HtmlColumns
+
+        config.pluginmanager.register(HtmlColumns(), HtmlColumns.NAME)
 
 
 @pytest.fixture
@@ -144,15 +170,13 @@ class GreenBudgetPlugin:
             _ensure_test_hooks(config, self.session)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.session.is_worker or not self.session.entries:
+        if self.session.is_worker or not (self.session.entries or self.session.notes):
             return
+        from pytest_greenbudget.lifecycle import github_lines, summary_lines
+
         terminalreporter.write_sep("=", "energy summary (pytest-greenbudget)")
-        from pytest_greenbudget.report import terminal_lines
-
-        for line in terminal_lines(self.session.entries, self.session.run_info()):
+        for line in summary_lines(self.session, getattr(terminalreporter, "_tw", None)):
             terminalreporter.write_line(line)
-        from pytest_greenbudget.lifecycle import github_lines
-
         for line in github_lines(self.session):
             terminalreporter.write_line(line)
 

@@ -8,10 +8,14 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_greenbudget.entry import Entry
 from pytest_greenbudget.quantity import format_grams, format_joules
+from pytest_greenbudget.summary import SummaryMode, count_line, fit_table, fit_text, select
+
+if TYPE_CHECKING:
+    from pytest_greenbudget.history import RunMeta
 
 JSON_SCHEMA = "greenbudget/1"
 COLUMNS = ("test", "energy", "budget", "baseline", "CO2e", "status")
@@ -35,6 +39,8 @@ class RunInfo:
     profile: str
     intensity: float
     intensity_source: str
+    #: When and at which commit (SPEC 15); None where the report does not say.
+    run: RunMeta | None = None
 
 
 def _budget_cell(entry: Entry) -> str:
@@ -134,25 +140,37 @@ def _totals_line(entries: Sequence[Entry]) -> str:
     )
 
 
-def terminal_lines(entries: Sequence[Entry], info: RunInfo) -> list[str]:
-    """The summary table, aligned for a monospace terminal."""
-    table = [COLUMNS, *rows(entries)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in table
-    ]
+def terminal_lines(
+    entries: Sequence[Entry],
+    info: RunInfo,
+    *,
+    width: int | None = None,
+    summary: SummaryMode | None = "all",
+    ellipsis: str = "…",
+) -> list[str]:
+    """The summary table, aligned for a monospace terminal; no line is longer than `width`.
+
+    `summary` picks the rows (SPEC 15; None: all up to 50 entries, changes beyond);
+    "none" leaves only the line that counts each status.
+    """
+    selection = select(entries, summary)
+    counts = count_line(selection)
+    if selection.mode == "none":
+        return fit_text(counts, width)
+    lines = fit_table(COLUMNS, rows(selection.shown), width, ellipsis=ellipsis)
+    if not selection.shown and selection.mode != "all":
+        lines = []  # no changes: no table, the count line says so
     messages = [
-        f"{e.id}: {e.message}" for e in entries if e.message and e.status != "ok"
+        f"{e.id}: {e.message}" for e in selection.shown if e.message and e.status != "ok"
     ]
-    return [
-        *lines,
-        "",
+    prose = [
         *messages,
         *([""] if messages else []),
         _totals_line(entries),
         *_provenance(info),
     ]
+    fitted = [part for line in prose for part in fit_text(line, width)]
+    return [*lines, *([""] if lines else []), *fitted, *fit_text(counts, width)]
 
 
 def json_document(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
@@ -173,25 +191,54 @@ def json_document(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
         "entries": [entry.report_json() for entry in entries],
         # JSON has no infinity: a total that overflowed is null, not invalid JSON.
         "totals": {k: v if math.isfinite(v) else None for k, v in totals(entries).items()},
+        **({"run": info.run.to_json()} if info.run is not None else {}),
     }
 
 
-def markdown(entries: Sequence[Entry], info: RunInfo) -> str:
-    """The same table for a pull request or a GitHub job summary."""
+#: GitHub's job summary limit is 1 MiB per step; stay under it with room to spare.
+MARKDOWN_LIMIT = 1024 * 1024 - 4096
+
+
+def markdown(
+    entries: Sequence[Entry],
+    info: RunInfo,
+    *,
+    summary: SummaryMode | None = "all",
+    limit: int = MARKDOWN_LIMIT,
+) -> str:
+    """The same table for a pull request or a GitHub job summary, under `limit` bytes."""
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
-    lines = [
-        "### Energy budget (pytest-greenbudget)",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
-    ]
-    for row in rows(entries):
-        lines.append("| " + " | ".join(cell(c) for c in row) + " |")
-    lines += ["", _totals_line(entries), ""]
-    lines += [f"- {line}" for line in _provenance(info)]
+    selection = select(entries, summary)
+    head = ["### Energy budget (pytest-greenbudget)", ""]
+    table = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    tail = ["", _totals_line(entries), ""]
+    tail += [f"- {line}" for line in _provenance(info)]
+    tail += [f"- {count_line(selection)}"]
+    # Room for the rows: the limit less everything else and a line saying what was cut.
+    reserve = len("\n".join([*head, *table, *tail, "_" + "9" * 60 + "_", ""]).encode()) + 200
+    room = limit - reserve
+    body: list[str] = []
+    for row in rows(selection.shown):
+        line = "| " + " | ".join(cell(c) for c in row) + " |"
+        size = len(line.encode()) + 1
+        if size > room:
+            break
+        body.append(line)
+        room -= size
+    cut = len(selection.shown) - len(body)
+    lines = [*head]
+    if body:
+        lines += [*table, *body]
+    if cut:
+        lines += [
+            "",
+            f"_{cut} of {len(selection.shown)} rows left out to stay under GitHub's 1 MiB "
+            "job summary limit; the JSON report (--greenbudget-json) has every entry._",
+        ]
+    lines += tail
     return "\n".join(lines) + "\n"
 
 

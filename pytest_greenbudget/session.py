@@ -11,6 +11,7 @@ import contextlib
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,10 @@ class EnergySession:
         self.baseline_count = 0
         self.entries: list[Entry] = []
         self.outcomes: dict[str, str] = {}
+        #: When the session started (the JSON report's run.started and history file name).
+        self.started = datetime.now(timezone.utc)
+        #: Lines for the end of the terminal summary (what was saved or written where).
+        self.notes: list[str] = []
 
     def shared(self) -> contextlib.AbstractContextManager[object]:
         """Every test holds this while it runs, so an exclusive measurement waits for it."""

@@ -20,6 +20,7 @@ import pytest
 
 from pytest_greenbudget.carbon import WORLD_INTENSITY, CarbonDataError, country_intensity
 from pytest_greenbudget.quantity import Quantity, QuantityError, parse_energy, parse_quantity
+from pytest_greenbudget.summary import SUMMARY_MODES, SummaryMode
 
 OnExceed = Literal["fail", "warn"]
 Phases = Literal["call", "all"]
@@ -41,6 +42,8 @@ TABLE_KEYS = (
     "cpu_tdp_watts",
     "cpu_watts",
     "cpu_model",
+    "history",
+    "summary",
     "budgets",
 )
 #: What a marker, a budgets pattern or a region may set for itself.
@@ -100,6 +103,10 @@ class Settings:
     markdown_path: Path | None = None
     #: Warnings about the configuration that do not stop the run (a look-alike table).
     notices: tuple[str, ...] = ()
+    #: SPEC 15: the HTML report, the history folder, and which summary rows to print.
+    html_path: Path | None = None
+    history_path: Path | None = None
+    summary: SummaryMode | None = None
 
     def pattern_for(self, nodeid: str) -> Pattern | None:
         """The longest matching budgets pattern; an exact node id always matches itself."""
@@ -180,6 +187,13 @@ def as_phases(raw: object) -> Phases:
     if raw == "all":
         return "all"
     raise _expect("'call' or 'all'", raw)
+
+
+def as_summary(raw: object) -> SummaryMode:
+    for mode in SUMMARY_MODES:
+        if raw == mode:
+            return mode
+    raise _expect("'all', 'changes' or 'none'", raw)
 
 
 def as_quantity(raw: object) -> Quantity:
@@ -503,6 +517,15 @@ def _load_settings(config: pytest.Config) -> Settings:
         meter_source = "the built-in default"
     measure_all = table.get("measure_all", as_bool)
 
+    history = table.get("history", as_string)
+    summary = table.get("summary", as_summary)
+    cli_summary = config.getoption("greenbudget_summary", None)
+    if cli_summary is not None:
+        try:
+            summary = as_summary(cli_summary)
+        except SettingError as exc:
+            raise pytest.UsageError(f"greenbudget: --greenbudget-summary: {exc}") from None
+
     defaults = Settings(rootdir=rootdir)
     return Settings(
         rootdir=rootdir,
@@ -531,6 +554,10 @@ def _load_settings(config: pytest.Config) -> Settings:
         json_path=_option_path(config, "greenbudget_json"),
         markdown_path=_option_path(config, "greenbudget_markdown"),
         notices=notices,
+        html_path=_option_path(config, "greenbudget_html"),
+        history_path=_option_path(config, "greenbudget_history")
+        or (rootdir / history if history else None),
+        summary=summary,
     )
 
 

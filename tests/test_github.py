@@ -83,3 +83,14 @@ def test_in_github_actions(
     else:
         monkeypatch.setenv("GITHUB_ACTIONS", value)
     assert in_github_actions() is expected
+
+
+def test_annotation_paths_are_relative_to_the_workspace() -> None:
+    from pytest_greenbudget.github import repository_path
+
+    assert repository_path("/ws/python/pkg", "tests/t.py", "/ws") == "python/pkg/tests/t.py"
+    assert repository_path("/ws/python/pkg", "tests/t.py", None) == "tests/t.py"
+    assert repository_path("/ws", "tests/t.py", "/ws") == "tests/t.py"
+    # outside the workspace: left as pytest gave it
+    assert repository_path("/elsewhere", "tests/t.py", "/ws") == "tests/t.py"
+    assert repository_path("/ws/a", "", "/ws") == ""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("codecarbon", "pynvml", "pandas", "numpy", "torch")
+HEAVY = ("codecarbon", "pynvml", "pandas", "numpy", "torch", "pygal")
 
 CHECK = """
 import importlib, json, pkgutil, sys

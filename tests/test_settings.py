@@ -49,6 +49,9 @@ OPTION_NAMES = (
     "greenbudget_profile",
     "greenbudget_json",
     "greenbudget_markdown",
+    "greenbudget_html",
+    "greenbudget_history",
+    "greenbudget_summary",
 )
 
 
