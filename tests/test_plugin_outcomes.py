@@ -83,8 +83,6 @@ def test_xfail_and_skip_keep_pytest_outcomes(gb: Any, assert_no_crash: Any, xdis
         "test_plain_xpass": ("over_budget", "failed"),
         "test_dynamic_xfail_mark": ("over_budget", "failed"),
     }
-    failed_for_energy = "energy budget exceeded" in out.split("test_strict_xpass")[-1]
-    assert failed_for_energy
     text = xml.read_text()
     assert text.count('name="energy_status"') == 3  # no JUnit energy property on a skip
 
