@@ -383,6 +383,34 @@ def test_stepwise_saves_what_passed(gb: Any, assert_no_crash: Any) -> None:
         assert sorted(profile["entries"]) == ["test_stepwise_saves_what_passed.py::test_a"], stop
 
 
+@pytest.mark.parametrize("stop", ["-x", "--sw"])
+def test_pytests_own_stop_under_xdist_saves(gb: Any, assert_no_crash: Any, stop: str) -> None:
+    """Under xdist, -x and --sw end with xdist's Interrupted (exit 2): still no real Ctrl-C."""
+    gb.pytester.makepyfile(
+        """
+        import time, pytest, fakemeter
+
+        @pytest.mark.energy_budget("10 J")
+        def test_a():
+            fakemeter.spend(1)
+
+        def test_b():
+            time.sleep(0.5)
+            assert False
+
+        @pytest.mark.parametrize("i", range(8))
+        def test_slow(i):
+            time.sleep(0.3)
+        """
+    )
+    result = gb.run_sub("-n", "2", stop, "--greenbudget-save")
+    assert_no_crash(result)
+    assert "not updated" not in result.stdout.str() + result.stderr.str()
+    saved = json.loads((gb.path / ".greenbudget" / "baseline.json").read_text())
+    (profile,) = saved["profiles"].values()
+    assert sorted(profile["entries"]) == ["test_pytests_own_stop_under_xdist_saves.py::test_a"]
+
+
 def test_markdown_is_written_when_nothing_is_measured(gb: Any, assert_no_crash: Any) -> None:
     gb.pytester.makepyfile("def test_plain():\n    pass\n")
     md = gb.path / "energy.md"
