@@ -30,6 +30,7 @@ from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.entry import Entry, Kind, entries_from_json
 from pytest_greenbudget.measure import Measurement, MeterSet, Reading, delta, median
 from pytest_greenbudget.meters.base import MeterError
+from pytest_greenbudget.outcome import fail_report, spec_outcome, worse
 from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import Settings
 from pytest_greenbudget.warning import EnergyBudgetWarning
@@ -339,8 +340,6 @@ class EnergySession:
                     item.user_properties.append(prop)
                     report.user_properties.append(prop)
         if state.call_passed and report.passed and state.findings:
-            from pytest_greenbudget.outcome import fail_report
-
             failing = self._act(item, state.findings)
             if failing:
                 fail_report(item, report, "\n".join(m for m in failing if m))
@@ -419,8 +418,6 @@ class EnergySession:
         A test run again (pytest-rerunfailures, flaky) keeps one set of entries: the
         last attempt's, with that attempt's outcome. Each attempt starts at its setup.
         """
-        from pytest_greenbudget.outcome import spec_outcome, worse
-
         nodeid = report.nodeid
         if report.when == "setup":
             self.outcomes.pop(nodeid, None)
