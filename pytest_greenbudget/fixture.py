@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from pytest_greenbudget.carbon import joules_to_grams
@@ -45,7 +45,10 @@ class EnergyMeter:
         intensity: float,
         current_round: Callable[[], int | None],
         records: dict[str, RegionRecord] | None,
+        *,
+        exclusive: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
+        self._exclusive = exclusive
         self._meters = meters
         self._intensity = intensity
         self._current_round = current_round
@@ -71,6 +74,12 @@ class EnergyMeter:
                 f"energy_meter.measure({name!r}, {exc.key}={exc.raw!r}): {exc}"
             ) from None
         result = RegionResult(name)
+        with self._exclusive():
+            yield from self._measure(name, settings, result)
+
+    def _measure(
+        self, name: str, settings: Overrides, result: RegionResult
+    ) -> Iterator[RegionResult]:
         try:
             before = self._meters.read()
         except MeterError as exc:

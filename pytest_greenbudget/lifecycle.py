@@ -233,7 +233,10 @@ def _write_reports(session: EnergySession) -> list[str]:
     settings = session.settings
     entries = session.entries
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    markdown = entries and (settings.markdown_path is not None or summary)
+    # An asked-for Markdown file is written even when nothing was measured (a CI step
+    # uploads it); the job summary gains a section only when there is something to show.
+    summary = summary if entries else None
+    markdown = settings.markdown_path is not None or bool(summary)
     history = settings.history_path if entries else None
     html = settings.html_path
     if settings.json_path is None and not markdown and history is None and html is None:

@@ -105,7 +105,15 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # --help and --markers work even with a broken [tool.greenbudget] table
     from pytest_greenbudget.lifecycle import start_session
 
-    session = start_session(config)
+    try:
+        session = start_session(config)
+    except pytest.UsageError as exc:
+        if not hasattr(config, "workerinput"):
+            raise
+        from pytest_greenbudget.worker_error import BrokenWorker, worker_message
+
+        config.pluginmanager.register(BrokenWorker(worker_message(config, exc)), BrokenWorker.NAME)
+        return
     config.stash[SESSION] = session
     config.pluginmanager.register(GreenBudgetPlugin(session), "greenbudget-session")
     if session.settings.phases == "all":
@@ -136,7 +144,7 @@ def energy_meter(request: pytest.FixtureRequest) -> Any:
     if state is None:  # requested with getfixturevalue(): collection could not know
         from pytest_greenbudget.session import ItemState
 
-        state = request.node.stash[ITEM_STATE] = ItemState()
+        state = request.node.stash[ITEM_STATE] = ItemState(late=True)
         _ensure_test_hooks(request.config, session)
     return session.energy_meter(state)
 
@@ -151,6 +159,7 @@ class GreenBudgetPlugin:
 
     def __init__(self, session: EnergySession) -> None:
         self.session = session
+        self.stopped_by_pytest = False
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         from pytest_greenbudget.lifecycle import header_lines
@@ -180,10 +189,18 @@ class GreenBudgetPlugin:
         for line in github_lines(self.session):
             terminalreporter.write_line(line)
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        from pytest_greenbudget.outcome import own_stop
+
+        self.stopped_by_pytest = own_stop(excinfo.value)
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from pytest_greenbudget.lifecycle import finish_session
 
-        messages = finish_session(self.session, interrupted=exitstatus == 2)
+        # Exit status 2 is also pytest's own stop (--sw; -x under xdist): what passed
+        # until then is saved, as under -x without xdist; only a real interrupt is not.
+        interrupted = exitstatus == 2 and not self.stopped_by_pytest
+        messages = finish_session(self.session, interrupted=interrupted)
         with warnings.catch_warnings():
             # Session-level news (a broken meter, an unsaved baseline) is reported, never
             # raised: under -W error it would otherwise end the run with a traceback.
@@ -212,6 +229,20 @@ class TestHooks:
     def __init__(self, session: EnergySession) -> None:
         self.session = session
 
+    @pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_runtest_setup")
+    def pytest_runtest_setup_new_attempt(
+        self, item: pytest.Item
+    ) -> Generator[None, object, object]:
+        """Each attempt (a rerun plugin runs the item again) starts from nothing.
+
+        A second implementation of pytest_runtest_setup (specname): this wrapper must be
+        outermost, while the marker error below must not stop the inner wrappers.
+        """
+        state = item.stash.get(ITEM_STATE, None)
+        if state is not None:
+            state.new_attempt()  # outermost, before phases = "all" reads its first value
+        return (yield)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         state = item.stash.get(ITEM_STATE, None)
@@ -222,17 +253,9 @@ class TestHooks:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         __tracebackhide__ = True
         state = item.stash.get(ITEM_STATE, None)
-        if state is None:
-            passed = False
-            try:
-                result = yield  # the fast path of unmeasured tests: nothing to read or judge
-                passed = True
-                return result
-            finally:
-                late = item.stash.get(ITEM_STATE, None)  # energy_meter via getfixturevalue
-                if late is not None and late.regions:
-                    late.call_ran, late.call_passed = True, passed
-                    self.session.finish(item, late)
+        if state is None or state.late:
+            # Unmeasured tests' fast path; a late energy_meter is judged at its report.
+            return (yield)
         try:
             return (yield from self.session.run_call(item, state))
         finally:
@@ -247,7 +270,15 @@ class TestHooks:
         state = item.stash.get(ITEM_STATE, None)
         if state is None:
             return report
-        if report.when == "teardown" and state.entries:
+        if report.when == "call":
+            if report.skipped:  # skipped or xfailed in its call: no entry
+                state.dropped = True
+            if state.late:
+                state.call_ran, state.call_passed = True, report.passed
+                self.session.finish(item, state)
+            state.call_passed = state.call_passed and report.passed
+        self.session.settle(item, state, report)
+        if report.when == "teardown" and state.entries and not state.dropped:
             # JSON values only: xdist serialises the report's attributes as they are.
             entries = entries_to_wire(state.entries)
             report.greenbudget_entries = entries  # type: ignore[attr-defined]
@@ -264,6 +295,14 @@ class ControllerHooks:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.session.collect(report)
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal shows it as a collection error
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        from pytest_greenbudget.worker_error import carried_message
+
+        message = carried_message(report)
+        if message is not None:  # a worker could not start its meters: stop here, cleanly
+            raise pytest.UsageError(message)
 
 
 class AllPhases:

@@ -31,6 +31,7 @@ from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.entry import Entry, Kind, entries_from_json, printable_id
 from pytest_greenbudget.measure import Measurement, MeterSet, Reading, delta, median
 from pytest_greenbudget.meters.base import MeterError
+from pytest_greenbudget.outcome import fail_report, spec_outcome, worse
 from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import Settings
 from pytest_greenbudget.warning import EnergyBudgetWarning
@@ -56,6 +57,26 @@ class ItemState:
     call_passed: bool = False
     regions: dict[str, RegionRecord] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
+    #: Made by ``energy_meter`` through getfixturevalue(): judged when the call is reported.
+    late: bool = False
+    #: ``finish`` ran for this attempt; ``settled``: its verdict reached a report.
+    finished: bool = False
+    settled: bool = False
+    #: Skipped or xfailed in its call: no entry (SPEC 8, 15).
+    dropped: bool = False
+    findings: list[tuple[str, Verdict, Entry]] = field(default_factory=list)
+
+    def new_attempt(self) -> None:
+        """Forget the last attempt (a rerun plugin runs the same item again)."""
+        self.setup = self.teardown = None
+        self.rounds = []
+        self.error = None
+        self.round_index = 0
+        self.call_ran = self.call_passed = False
+        self.regions.clear()  # in place: a fixture of this attempt may hold the dict
+        self.entries = []
+        self.finished = self.settled = self.dropped = False
+        self.findings = []
 
 
 ITEM_STATE = pytest.StashKey[ItemState]()
@@ -94,6 +115,8 @@ class EnergySession:
         self.started = datetime.now(timezone.utc)
         #: Lines for the end of the terminal summary (what was saved or written where).
         self.notes: list[str] = []
+        #: Each test's entries of its latest attempt, to replace on a rerun.
+        self._attempts: dict[str, list[Entry]] = {}
 
     def shared(self) -> contextlib.AbstractContextManager[object]:
         """Every test holds this while it runs, so an exclusive measurement waits for it."""
@@ -227,16 +250,28 @@ class EnergySession:
         from pytest_greenbudget.fixture import EnergyMeter
 
         return EnergyMeter(
-            self.meters, self.settings.carbon_intensity, lambda: state.round_index, state.regions
+            self.meters,
+            self.settings.carbon_intensity,
+            lambda: state.round_index,
+            state.regions,
+            exclusive=self.region_exclusive,
         )
+
+    def region_exclusive(self) -> contextlib.AbstractContextManager[object]:
+        """A region under a machine-wide meter runs alone, wherever it is measured.
+
+        Nested in a measured call's exclusive hold it costs nothing; a region the call
+        did not know of (getfixturevalue, another fixture's teardown) takes it itself.
+        """
+        return self.lock.exclusive() if self.lock is not None else contextlib.nullcontext()
 
     # -- judging ----------------------------------------------------------------------
 
     def finish(self, item: pytest.Item, state: ItemState) -> None:
-        """Build the entries; fail or warn for findings of a test that passed on its own."""
-        __tracebackhide__ = True
-        if not state.call_ran:
+        """Build the entries and the findings; ``settle`` acts on them once reported."""
+        if not state.call_ran or state.finished:
             return
+        state.finished = True
         location = _location(item)
         settings = self.settings
         policy = state.policy
@@ -267,7 +302,6 @@ class EnergySession:
             state.entries.append(entry)
             if entry.is_finding:
                 findings.append((policy.on_exceed, Verdict(entry.status, entry.message), entry))
-            _junit(item, entry)
         default_tolerance = policy.tolerance if policy is not None else settings.tolerance
         default_on_exceed = policy.on_exceed if policy is not None else settings.on_exceed
         for name, record in state.regions.items():
@@ -294,26 +328,50 @@ class EnergySession:
         if findings and (def_line := _def_line(item)) is not None:
             for _, _, entry in findings:
                 entry.location = (entry.location[0], def_line)
-        if state.call_passed and findings:
-            self._act(item, findings)
+        state.findings = findings
 
-    def _act(self, item: pytest.Item, findings: list[tuple[str, Verdict, Entry]]) -> None:
-        __tracebackhide__ = True
+    def settle(self, item: pytest.Item, state: ItemState, report: pytest.TestReport) -> None:
+        """Apply a finished attempt's verdicts to the report of the phase that finished it.
+
+        Called from the outermost makereport wrapper, so ``report`` already carries the
+        test's own outcome as every plugin decided it (xfail, unittest, reruns). Only a
+        passed report of a test whose call passed can fail or warn for energy.
+        """
+        if not state.finished or state.settled:
+            return
+        state.settled = True
+        if state.dropped:
+            return
+        for entry in state.entries:
+            if entry.kind == "test":
+                for prop in _junit(entry):
+                    item.user_properties.append(prop)
+                    report.user_properties.append(prop)
+        if state.call_passed and report.passed and state.findings:
+            failing = self._act(item, state.findings)
+            if failing:
+                fail_report(item, report, "\n".join(m for m in failing if m))
+
+    def _act(self, item: pytest.Item, findings: list[tuple[str, Verdict, Entry]]) -> list[str]:
+        """Warn for each warning finding; return the messages of those that fail the test."""
         failing = []
         for how, verdict, entry in findings:
             if how == "fail" and self._fails(verdict):
                 entry.failed_for_energy = True
-                failing.append(verdict.message)
-            else:
-                path, line = _location(item)
+                failing.append(verdict.message or "")
+                continue
+            path, line = _location(item)
+            try:
                 warnings.warn_explicit(
                     EnergyBudgetWarning(f"{item.nodeid}: {verdict.message}"),
                     category=EnergyBudgetWarning,
                     filename=path,
                     lineno=(line or 0) + 1,
                 )
-        if failing:
-            pytest.fail("\n".join(m for m in failing if m), pytrace=False)
+            except EnergyBudgetWarning as exc:  # -W error: the warning fails this test
+                entry.failed_for_energy = True
+                failing.append(f"EnergyBudgetWarning: {exc}")
+        return failing
 
     def _fails(self, verdict: Verdict) -> bool:
         """A regression does not fail a saving run: that run is re-recording the baseline."""
@@ -369,27 +427,29 @@ class EnergySession:
     # -- collecting results (controller side) -----------------------------------------
 
     def collect(self, report: pytest.TestReport) -> None:
-        """Track pytest's outcome per test; take the entries from the teardown report."""
+        """Track pytest's outcome per test; take the entries from the teardown report.
+
+        A test run again (pytest-rerunfailures, flaky) keeps one set of entries: the
+        last attempt's, with that attempt's outcome. Each attempt starts at its setup.
+        """
+        nodeid = report.nodeid
+        if report.when == "setup":
+            self.outcomes.pop(nodeid, None)
         if report.outcome != "passed":  # "passed" is the default: the common case costs nothing
-            previous = self.outcomes.get(report.nodeid, "passed")
-            outcome = max(previous, _outcome(report), key=_OUTCOME_RANK.__getitem__)
-            self.outcomes[report.nodeid] = outcome
+            previous = self.outcomes.get(nodeid, "passed")
+            self.outcomes[nodeid] = worse(previous, spec_outcome(report))
         if report.when == "teardown":
-            outcome = self.outcomes.pop(report.nodeid, "passed")
-            for entry in entries_from_json(getattr(report, "greenbudget_entries", None)):
+            outcome = self.outcomes.pop(nodeid, "passed")
+            entries = entries_from_json(getattr(report, "greenbudget_entries", None))
+            earlier = self._attempts.pop(nodeid, None)
+            if earlier:
+                gone = {id(entry) for entry in earlier}
+                self.entries[:] = [e for e in self.entries if id(e) not in gone]
+            for entry in entries:
                 entry.outcome = outcome
                 self.entries.append(entry)
-
-
-_OUTCOME_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
-
-
-def _outcome(report: pytest.TestReport) -> str:
-    if report.when == "call":
-        return report.outcome  # an xfail is "skipped", an XPASS "passed": pytest's own words
-    if report.failed:
-        return "error"
-    return "skipped" if report.skipped else "passed"
+            if entries:
+                self._attempts[nodeid] = entries
 
 
 def _location(item: pytest.Item) -> tuple[str, int | None]:
@@ -412,8 +472,8 @@ def _def_line(item: pytest.Item) -> int | None:
     return None
 
 
-def _junit(item: pytest.Item, entry: Entry) -> None:
-    properties = item.user_properties
+def _junit(entry: Entry) -> list[tuple[str, object]]:
+    properties: list[tuple[str, object]] = []
     properties.append(("energy_status", entry.status))
     if entry.joules is not None:
         properties.append(("energy_joules", f"{entry.joules:.6g}"))
@@ -423,3 +483,4 @@ def _junit(item: pytest.Item, entry: Entry) -> None:
         properties.append(("energy_budget", f"{budget.value:.6g} {unit}"))
     if entry.baseline_joules is not None:
         properties.append(("energy_baseline_joules", f"{entry.baseline_joules:.6g}"))
+    return properties

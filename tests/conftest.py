@@ -138,6 +138,24 @@ class GB:
         return {e["id"]: e for e in doc["entries"]}
 
 
+@pytest.fixture(autouse=True)
+def _inner_runs_keep_their_order(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The projects that tests run with pytester keep the order they were written in.
+
+    pytest-randomly, when installed, shuffles (and reseeds) every pytest run in this
+    process and its children, including the small projects the tests write, whose
+    expected entries, rows and baselines follow the order of their tests. This suite's
+    own tests are still shuffled; tests about the neighbour plugins enable it again.
+    (Set after pytester starts: it clears PYTEST_ADDOPTS.)
+    """
+    if "pytester" not in request.fixturenames:
+        return
+    request.getfixturevalue("pytester")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+
+
 @pytest.fixture
 def gb(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> GB:
     pytester.makepyfile(fakemeter=FAKEMETER)

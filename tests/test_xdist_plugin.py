@@ -86,8 +86,15 @@ def test_measured_phases_run_alone(
     report = project.path / "energy.json"
     monkeypatch.setenv("GB_EXACT", "1")
     result = project.runpytest_subprocess(
-        "-n", workers, "--dist", dist, "--greenbudget-meter=fakemeter:MachineMeter",
-        f"--greenbudget-json={report}", "-p", "no:cacheprovider", timeout=120,
+        "-n",
+        workers,
+        "--dist",
+        dist,
+        "--greenbudget-meter=fakemeter:MachineMeter",
+        f"--greenbudget-json={report}",
+        "-p",
+        "no:cacheprovider",
+        timeout=120,
     )
     result.assert_outcomes(passed=56)
     joules = _entries(report)
@@ -108,8 +115,9 @@ def test_per_process_meters_take_no_lock(project: pytest.Pytester) -> None:
     assert "energy summary" in result.stdout.str()
 
 
-def test_a_crashed_worker_does_not_block_the_others(pytester: pytest.Pytester,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crashed_worker_does_not_block_the_others(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makepyfile(fakemeter=FAKE_METER)
     pytester.makepyfile(
         test_crash=textwrap.dedent(
@@ -130,7 +138,11 @@ def test_a_crashed_worker_does_not_block_the_others(pytester: pytest.Pytester,
     monkeypatch.setenv("GB_ENERGY_FILE", str(pytester.path / "energy.bin"))
     monkeypatch.setenv("PYTHONPATH", str(pytester.path))
     result = pytester.runpytest_subprocess(
-        "-n", "2", "--greenbudget-meter=fakemeter:MachineMeter", "-p", "no:cacheprovider",
+        "-n",
+        "2",
+        "--greenbudget-meter=fakemeter:MachineMeter",
+        "-p",
+        "no:cacheprovider",
         timeout=120,
     )
     result.assert_outcomes(passed=6, failed=1)
@@ -139,8 +151,14 @@ def test_a_crashed_worker_does_not_block_the_others(pytester: pytest.Pytester,
 
 def test_baseline_is_written_once_by_the_controller(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess(
-        "-n", "2", "--greenbudget-meter=fakemeter:MachineMeter", "--greenbudget-save",
-        "--greenbudget-profile=ci", "-p", "no:cacheprovider", timeout=120,
+        "-n",
+        "2",
+        "--greenbudget-meter=fakemeter:MachineMeter",
+        "--greenbudget-save",
+        "--greenbudget-profile=ci",
+        "-p",
+        "no:cacheprovider",
+        timeout=120,
     )
     result.assert_outcomes(passed=56)
     baseline = json.loads((project.path / ".greenbudget" / "baseline.json").read_text())
@@ -151,3 +169,35 @@ def test_baseline_is_written_once_by_the_controller(project: pytest.Pytester) ->
     assert leftovers == ["baseline.json"]
 
 
+LATE_TESTS = """
+import os, pytest
+from test_work import work
+
+@pytest.mark.parametrize("i", range(6))
+def test_late_region(i, request):
+    energy_meter = request.getfixturevalue("energy_meter")  # collection cannot know
+    with energy_meter.measure("own") as own:
+        work(5 + i)
+    assert own.joules == 5 + i  # only when no other test ran inside the region
+"""
+
+
+def test_late_regions_run_alone_where_nothing_else_is_measured(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10, item 5: a region the call did not know of takes the exclusive lock itself."""
+    background = TESTS.split("@pytest.mark.parametrize")[0] + (
+        '@pytest.mark.parametrize("i", range(24))\ndef test_background(i):\n    work(25)\n'
+    )
+    pytester.makepyfile(fakemeter=FAKE_METER, test_work=background, test_late=LATE_TESTS)
+    monkeypatch.setenv("GB_ENERGY_FILE", str(pytester.path / "energy.bin"))
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    report = pytester.path / "energy.json"
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "--greenbudget-meter=fakemeter:MachineMeter",
+        f"--greenbudget-json={report}", "-p", "no:cacheprovider", timeout=120,
+    )  # fmt: skip
+    result.assert_outcomes(passed=30)
+    assert _entries(report) == {
+        f"test_late.py::test_late_region[{i}]::own": 5 + i for i in range(6)
+    }
