@@ -23,8 +23,9 @@ the readings are plausible (SPEC 13): a GPU always draws idle power (tens of wat
 an energy counter that does not move within ``PROBE_S``, or implies under 1 W, over
 twice the GPU's power limit, or outside 0.1 to 10 times its own power reading (Zeus's
 band), is not trusted; a power-sampled GPU gets the power-range check only. No load is
-run: the check waits for two counter updates, about 0.05 to 0.25 s once per session, and
-only where the meter is built, i.e. where an NVIDIA driver is present.
+run: the check waits for two counter updates, 0.05 to 0.25 s (0.3 s for a frozen counter,
+0.6 s at most) once per pytest process (each xdist worker too), and only where the meter
+is built: ``auto`` builds it only where an NVIDIA driver shows (``/dev/nvidiactl``).
 """
 
 from __future__ import annotations
