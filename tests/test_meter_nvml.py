@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fake_nvml import FakeGpu, FakeNvml
 
 from pytest_greenbudget.meters import nvml
 from pytest_greenbudget.meters.base import Meter, MeterError, MeterUnavailable
@@ -21,122 +22,6 @@ UUIDS = [
     "GPU-bbbb2222-0000-0000-0000-000000000000",
     "GPU-cccc3333-0000-0000-0000-000000000000",
 ]
-
-
-@dataclass
-class FakeGpu:
-    uuid: str
-    name: str
-    energy_mj: int | None = 0  # None: no counter (pre-Volta)
-    power_mw: int | None = 100_000  # None: no power reading either (MIG slice)
-    broken: bool = False  # every query raises NVMLError_GpuIsLost
-
-
-class FakeNvml:
-    """A stand-in for pynvml with its error classes and the functions the meter uses."""
-
-    def __init__(self, gpus: list[FakeGpu], log: list[str] | None = None) -> None:
-        self.gpus = gpus
-        self.log = log if log is not None else []
-        self.inits = 0
-        self.shutdowns = 0
-        self.power_calls = 0
-        self.init_error: type[Exception] | None = None
-        self.opened_by_uuid: list[str] = []
-        self.module = self._build_module()
-
-    def _build_module(self) -> types.ModuleType:
-        mod = types.ModuleType("pynvml")
-        strings = {
-            2: "Invalid Argument",
-            3: "Not Supported",
-            9: "Driver Not Loaded",
-            12: "NVML Shared Library Not Found",
-            15: "GPU is lost",
-        }
-
-        class NVMLError(Exception):
-            value = 999
-
-            def __str__(self) -> str:
-                return strings.get(self.value, "Unknown Error")
-
-        def subclass(name: str, value: int) -> type[NVMLError]:
-            cls = type(name, (NVMLError,), {"value": value})
-            cls.__module__ = "pynvml"
-            setattr(mod, name, cls)
-            return cls
-
-        mod.NVMLError = NVMLError  # type: ignore[attr-defined]
-        self.InvalidArgument = subclass("NVMLError_InvalidArgument", 2)
-        self.NotSupported = subclass("NVMLError_NotSupported", 3)
-        self.DriverNotLoaded = subclass("NVMLError_DriverNotLoaded", 9)
-        self.LibraryNotFound = subclass("NVMLError_LibraryNotFound", 12)
-        self.GpuIsLost = subclass("NVMLError_GpuIsLost", 15)
-        self.NVMLError = NVMLError
-
-        def check(gpu: FakeGpu) -> FakeGpu:
-            if gpu.broken:
-                raise self.GpuIsLost()
-            return gpu
-
-        def nvmlInit() -> None:
-            if self.init_error is not None:
-                raise self.init_error()
-            self.inits += 1
-
-        def nvmlShutdown() -> None:
-            self.shutdowns += 1
-
-        def nvmlDeviceGetCount() -> int:
-            return len(self.gpus)
-
-        def nvmlDeviceGetHandleByIndex(index: int) -> FakeGpu:
-            if not 0 <= index < len(self.gpus):
-                raise self.InvalidArgument()
-            return self.gpus[index]
-
-        def nvmlDeviceGetHandleByUUID(uuid: str) -> FakeGpu:
-            for gpu in self.gpus:
-                if gpu.uuid == uuid:  # NVML wants the full UUID
-                    self.opened_by_uuid.append(uuid)
-                    return gpu
-            raise self.InvalidArgument()
-
-        def nvmlDeviceGetUUID(handle: FakeGpu) -> str:
-            return check(handle).uuid
-
-        def nvmlDeviceGetName(handle: FakeGpu) -> str:
-            return check(handle).name
-
-        def nvmlDeviceGetTotalEnergyConsumption(handle: FakeGpu) -> int:
-            check(handle)
-            if handle.energy_mj is None:
-                raise self.NotSupported()
-            self.log.append(f"energy {handle.uuid}")
-            return handle.energy_mj
-
-        def nvmlDeviceGetPowerUsage(handle: FakeGpu) -> int:
-            check(handle)
-            if handle.power_mw is None:
-                raise self.NotSupported()
-            self.power_calls += 1
-            self.log.append(f"power {handle.uuid}")
-            return handle.power_mw
-
-        for fn in (
-            nvmlInit,
-            nvmlShutdown,
-            nvmlDeviceGetCount,
-            nvmlDeviceGetHandleByIndex,
-            nvmlDeviceGetHandleByUUID,
-            nvmlDeviceGetUUID,
-            nvmlDeviceGetName,
-            nvmlDeviceGetTotalEnergyConsumption,
-            nvmlDeviceGetPowerUsage,
-        ):
-            setattr(mod, fn.__name__, fn)
-        return mod
 
 
 def gpus3() -> list[FakeGpu]:
@@ -472,3 +357,117 @@ def test_concurrent_reads_are_consistent(install: Any) -> None:
     assert errors == []
     assert fake.power_calls >= 800
     meter.close()
+
+
+# --- the start-up check (SPEC 13): implausible readings are not trusted -------------------
+
+
+@pytest.fixture
+def probe(install: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """probe(gpus) -> (meter, problem, seconds the check took), on a fake clock."""
+    now = [1000.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(nvml, "_clock", lambda: now[0])
+    monkeypatch.setattr(nvml, "_sleep", sleep)
+    monkeypatch.setattr(nvml, "SAMPLE_INTERVAL_S", 3600.0)
+
+    def _probe(gpus: list[FakeGpu]) -> tuple[NvmlMeter, str | None, float]:
+        fake = install(gpus)
+        fake.clock = lambda: now[0]
+        meter = NvmlMeter()
+        install.meters.append(meter)
+        start = now[0]
+        problem = meter.check()
+        return meter, problem, now[0] - start
+
+    return _probe
+
+
+def _h100(**kw: Any) -> FakeGpu:
+    base: dict[str, Any] = {"energy_mj": 5_000_000, "counter_w": 60.0, "update_s": 0.1}
+    base["power_mw"] = 60_000
+    return FakeGpu(UUIDS[0], "NVIDIA H100 80GB HBM3", **{**base, **kw})
+
+
+@pytest.mark.parametrize("update_s", [0.1, 0.02, 0.0])
+def test_a_healthy_counter_is_trusted(probe: Any, update_s: float) -> None:
+    meter, problem, took = probe([_h100(update_s=update_s)])
+    assert problem is None
+    found = re.search(r"checked at start: gpu:0 (\d+) W by its energy counter over", meter.details)
+    assert found is not None, meter.details
+    assert int(found.group(1)) == pytest.approx(60, rel=0.25)  # polling every 5 ms
+    assert "limit 700 W, power reading 60 W" in meter.details
+    assert took <= 0.25  # two updates of a 100 ms counter, not the whole budget
+
+
+def test_a_frozen_counter_is_not_trusted(probe: Any) -> None:
+    _, problem, took = probe([_h100(counter_w=None)])
+    assert problem is not None
+    assert "gpu:0 NVIDIA H100 80GB HBM3: its energy counter did not move in 30" in problem
+    assert took == pytest.approx(nvml.PROBE_S, abs=0.01)
+
+
+def test_a_15x_under_reading_counter_is_not_trusted(probe: Any) -> None:
+    _, problem, _ = probe([_h100(counter_w=4.0)])  # power says 60 W
+    assert problem is not None
+    assert "ratio 0.0667" in problem and "trusted only within 0.1 to 10" in problem
+
+
+@pytest.mark.parametrize(
+    ("watts", "shown"), [(50_000.0, "implies 5e+04 W"), (0.2, "implies 0.2 W")]
+)
+def test_absurd_counter_power_is_not_trusted(probe: Any, watts: float, shown: str) -> None:
+    _, problem, _ = probe([_h100(counter_w=watts, power_mw=int(watts * 1000))])
+    assert problem is not None
+    assert shown in problem and "outside the plausible 1 to 1400 W (limit 700 W)" in problem
+
+
+def test_one_bad_gpu_among_good_ones_is_named(probe: Any) -> None:
+    good = _h100()
+    bad = FakeGpu(UUIDS[1], "NVIDIA A100-SXM4-40GB", energy_mj=7, power_mw=50_000)
+    _, problem, _ = probe([good, bad])
+    assert problem is not None and problem.startswith("gpu:1 NVIDIA A100-SXM4-40GB: ")
+
+
+def test_power_sampled_gpus_get_the_range_check(probe: Any) -> None:
+    meter, problem, took = probe([FakeGpu(UUIDS[0], "Tesla P100", None, power_mw=40_000)])
+    assert problem is None and took == 0.0  # no counter to wait for
+    assert "gpu:0 40 W by its power reading, limit 700 W" in meter.details
+    _, problem, _ = probe([FakeGpu(UUIDS[1], "Tesla P100", None, power_mw=9_000_000)])
+    assert problem is not None and "power reading implies 9e+03 W" in problem
+
+
+def test_unsupported_checks_are_named_and_trusted(probe: Any) -> None:
+    meter, problem, _ = probe([_h100(power_mw=None, limit_mw=None)])
+    assert problem is None
+    assert "no power limit reported, no power reading to compare" in meter.details
+    _, problem, _ = probe([_h100(power_mw=None, limit_mw=None, counter_w=5000.0)])
+    assert problem is not None and "outside the plausible 1 to 3000 W" in problem
+
+
+def test_registry_refuses_an_untrusted_nvml_and_releases_it(
+    install: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_greenbudget.meters import registry
+    from pytest_greenbudget.meters.sanity import CounterUntrusted
+
+    fake = install([_h100(counter_w=None)])
+    with pytest.raises(CounterUntrusted, match="NVML energy readings are not trusted: gpu:0"):
+        registry.make_builtin("nvml", registry.MeterOptions())
+    assert (fake.inits, fake.shutdowns) == (1, 1)
+    monkeypatch.setattr(registry, "_nvidia_driver_present", lambda: True)
+    monkeypatch.setattr(registry, "_amd_gpu_present", lambda: False)
+    meters = registry.build_meters(["auto"], registry.MeterOptions())
+    assert "nvml" not in [m.name for m in meters]
+    note = getattr(meters[0], "note", "")
+    assert "nvml not used: the NVML energy readings are not trusted" in note
+    for meter in meters:
+        getattr(meter, "close", lambda: None)()
+    fake.gpus[0].counter_w = 60.0  # a live counter on the real clock: trusted
+    meters = registry.build_meters(["auto"], registry.MeterOptions())
+    assert "nvml" in [m.name for m in meters]
+    for meter in meters:
+        getattr(meter, "close", lambda: None)()

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fake_nvml import FakeGpu, pynvml_source
 from fake_powercap import MovingCounters
 
 TEST = """
@@ -193,6 +194,74 @@ def test_nvml_without_a_gpu_is_a_usage_error(gb, assert_no_crash) -> None:
     assert result.ret == 4
     assert_no_crash(result)
     assert "nvml" in result.stderr.str() and "not available" in result.stderr.str()
+
+
+def _fake_nvidia(gb, gpu: FakeGpu) -> None:
+    """A fake pynvml (on the subprocess's PYTHONPATH) and an NVIDIA driver that ``auto`` sees."""
+    gb.pytester.makepyfile(pynvml=pynvml_source([gpu]))
+    gb.pytester.makeconftest(
+        "import pytest_greenbudget.meters.registry as r\n"
+        "r._nvidia_driver_present = lambda: True\n"
+        "r._amd_gpu_present = lambda: False\n"
+    )
+
+
+def _h100(**kw: object) -> FakeGpu:
+    uuid = "GPU-aaaa1111-0000-0000-0000-000000000000"
+    args: dict[str, object] = {"energy_mj": 10**9, "power_mw": 60_000, **kw}
+    return FakeGpu(uuid, "NVIDIA H100 80GB HBM3", **args)  # type: ignore[arg-type]
+
+
+BUDGETED = "import pytest\n@pytest.mark.energy_budget()\ndef test_x():\n    pass\n"
+
+
+@pytest.mark.parametrize(
+    ("gpu", "why"),
+    [
+        (_h100(), "its energy counter did not move in * ms"),
+        (_h100(counter_w=2.0, update_s=0.02), "(ratio 0.0*, trusted only within 0.1 to 10)"),
+        (_h100(counter_w=90_000.0, power_mw=90_000_000), "outside the plausible 1 to 1400 W*"),
+    ],
+    ids=["frozen", "15x-under", "absurd"],
+)
+def test_auto_leaves_an_untrusted_nvml_out_and_says_why(gb, monkeypatch, tmp_path, gpu, why):
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(tmp_path / "empty"))
+    _fake_nvidia(gb, gpu)
+    gb.pytester.makepyfile(BUDGETED)
+    result, doc = gb.run_json("--greenbudget-meter=auto", sub=True)
+    result.assert_outcomes(passed=1)
+    assert [m["name"] for m in doc["meters"]] == ["estimate"]
+    result.stdout.fnmatch_lines(
+        [f"greenbudget: nvml not used: the NVML energy readings are not trusted: gpu:0 *{why}*"]
+    )
+
+
+def test_auto_uses_a_healthy_nvml(gb, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GREENBUDGET_POWERCAP_ROOT", str(tmp_path / "empty"))
+    _fake_nvidia(gb, _h100(counter_w=60.0, update_s=0.02))
+    gb.pytester.makepyfile(
+        "import pytest, time\n@pytest.mark.energy_budget()\ndef test_x():\n    time.sleep(0.1)\n"
+    )
+    result, doc = gb.run_json("--greenbudget-meter=auto", sub=True)
+    result.assert_outcomes(passed=1)
+    assert [m["name"] for m in doc["meters"]] == ["estimate", "nvml"]
+    assert "not used" not in result.stdout.str()
+    (entry,) = doc["entries"]
+    assert entry["domains"]["gpu:0"] > 0  # the counter moved under the fake's real clock
+    result.stdout.fnmatch_lines(["*nvml (measured: *", "*checked at start: gpu:0 * W by its energy*"])
+
+
+def test_named_nvml_with_an_untrusted_counter_is_a_usage_error(gb, assert_no_crash) -> None:
+    _fake_nvidia(gb, _h100(counter_w=2.0, update_s=0.02))  # 30x under its power
+    gb.pytester.makepyfile("def test_x():\n    open('ran', 'w').close()\n")
+    result = gb.run_sub("--greenbudget-meter=nvml")
+    assert result.ret == 4
+    assert_no_crash(result)
+    err = result.stderr.str()
+    assert "meter 'nvml' is not available on this machine" in err
+    assert "NVML energy readings are not trusted: gpu:0 NVIDIA H100 80GB HBM3" in err
+    assert "trusted only within 0.1 to 10" in err
+    assert not (gb.path / "ran").exists()
 
 
 BAD_SPECS = [

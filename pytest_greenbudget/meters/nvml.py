@@ -17,6 +17,15 @@ ordinal. Indices follow NVML's (PCI bus) order, which is CUDA's with
 GPU work is asynchronous: before each reading the meter waits for queued work with
 ``torch.cuda.synchronize()`` when torch is already imported and has initialised CUDA
 (it never imports torch), so a test's kernels are not billed to the next test.
+
+Before it is used (by ``auto`` or as a named meter), :meth:`NvmlMeter.check` asks whether
+the readings are plausible (SPEC 13): a GPU always draws idle power (tens of watts), so
+an energy counter that does not move within ``PROBE_S``, or implies under 1 W, over
+twice the GPU's power limit, or outside 0.1 to 10 times its own power reading (Zeus's
+band), is not trusted; a power-sampled GPU gets the power-range check only. No load is
+run: the check waits for two counter updates, 0.05 to 0.25 s (0.3 s for a frozen counter,
+0.6 s at most) once per pytest process (each xdist worker too), and only where the meter
+is built: ``auto`` builds it only where an NVIDIA driver shows (``/dev/nvidiactl``).
 """
 
 from __future__ import annotations
@@ -32,14 +41,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_greenbudget.meters import sanity
 from pytest_greenbudget.meters.base import MeterError, MeterUnavailable
 
-__all__ = ["SAMPLE_INTERVAL_S", "GpuInfo", "NvmlMeter", "parse_visible_devices", "visible_gpus"]
+__all__ = [
+    "PROBE_S",
+    "SAMPLE_INTERVAL_S",
+    "GpuInfo",
+    "NvmlMeter",
+    "parse_visible_devices",
+    "visible_gpus",
+]
 
 SAMPLE_INTERVAL_S = 0.02
 # Module-level so tests can drive the integration; a partial so that freezegun, which
 # replaces every module attribute that *is* a real time function, leaves it alone.
 _clock = functools.partial(time.perf_counter)
+_sleep = functools.partial(time.sleep)
+
+#: How long the start-up check waits for a counter's first update (and again for a window).
+PROBE_S = 0.3
+#: The shortest window between two counter updates that the check measures power over.
+PROBE_WINDOW_S = 0.05
+PROBE_POLL_S = 0.005
+#: Plausible GPU power: at least this, and at most LIMIT_FACTOR x its power limit.
+MIN_WATTS = 1.0
+LIMIT_FACTOR = 2.0
+#: The ceiling where the GPU reports no power limit (no GPU draws near 3 kW).
+NO_LIMIT_CEILING_W = 3000.0
 
 
 @dataclass(frozen=True)
@@ -280,6 +309,98 @@ class NvmlMeter:
             for g, m in zip(gpus, methods, strict=True)
         ]
         self.details = "NVML: " + "; ".join(described)
+
+    def check(self) -> str | None:
+        """The problem, in words, when a GPU's readings are implausible; None when all pass.
+
+        Checks it cannot run (an NVML function not supported) are named in ``details``
+        and the GPU is trusted. NVML errors propagate.
+        """
+        pynvml = self._nvml
+        counters = [i for i, m in enumerate(self.methods) if m == "counter"]
+        windows = self._counter_windows(counters)
+        checked: list[str] = []
+        for i, gpu in enumerate(self.gpu_info):
+            what = f"gpu:{gpu.ordinal} {gpu.name}"
+            limit = self._optional_mw(pynvml.nvmlDeviceGetEnforcedPowerLimit, i)
+            if limit is None:
+                limit = self._optional_mw(pynvml.nvmlDeviceGetPowerManagementLimit, i)
+            ceiling = LIMIT_FACTOR * limit if limit is not None else NO_LIMIT_CEILING_W
+            limit_text = f"limit {limit:.0f} W" if limit is not None else "no power limit reported"
+            power = self._optional_mw(pynvml.nvmlDeviceGetPowerUsage, i)
+            if i in windows:
+                joules, seconds = windows[i]
+                if joules <= 0:
+                    return (
+                        f"{what}: its energy counter did not move in {seconds * 1000:.0f} ms, "
+                        "though a GPU always draws idle power"
+                    )
+                watts, source = joules / seconds, f"energy counter over {seconds * 1000:.0f} ms"
+            elif power is not None:
+                watts, source = power, "power reading"
+            else:  # pragma: no cover - _setup refuses a GPU with neither
+                continue
+            if not MIN_WATTS <= watts <= ceiling:
+                return (
+                    f"{what}: its {source} implies {watts:.3g} W, outside the plausible "
+                    f"{MIN_WATTS:g} to {ceiling:.0f} W ({limit_text})"
+                )
+            note = f"{watts:.0f} W by its {source}, {limit_text}"
+            if i in windows:
+                if power is None:
+                    note += ", no power reading to compare"
+                else:
+                    joules, seconds = windows[i]
+                    problem = sanity.compare_with_power(joules, power, seconds, what=what)
+                    if problem is not None:
+                        return problem
+                    note += f", power reading {power:.0f} W"
+            checked.append(f"gpu:{gpu.ordinal} {note}")
+        self.details += "; checked at start: " + "; ".join(checked)
+        return None
+
+    def _optional_mw(self, function: Any, i: int) -> float | None:
+        """``function(handle)`` in watts, None where NVML does not support it."""
+        try:
+            return float(function(self._handles[i])) / 1000.0
+        except self._nvml.NVMLError_NotSupported:
+            return None
+
+    def _counter_windows(self, indices: list[int]) -> dict[int, tuple[float, float]]:
+        """Joules and seconds between two updates of each counter, polled every PROBE_POLL_S.
+
+        Timing from update to update, not from an arbitrary first read, keeps a 100 ms
+        update period from skewing a 100 ms window. A counter that never moved within
+        PROBE_S gets (0, elapsed); one that moved once gets the span from the first read.
+        """
+        read = self._nvml.nvmlDeviceGetTotalEnergyConsumption
+        start = _clock()
+        first = {i: (start, int(read(self._handles[i]))) for i in indices}
+        edges: dict[int, list[tuple[float, int]]] = {i: [] for i in indices}
+        now = start
+        while True:
+            pending = [
+                i
+                for i in indices
+                if not edges[i] or edges[i][-1][0] - edges[i][0][0] < PROBE_WINDOW_S
+            ]
+            never = any(not edges[i] for i in pending)
+            if not pending or (never and now - start >= PROBE_S) or now - start >= 2 * PROBE_S:
+                break
+            _sleep(PROBE_POLL_S)
+            for i in pending:
+                mj = int(read(self._handles[i]))
+                now = _clock()
+                if mj != (edges[i][-1] if edges[i] else first[i])[1]:
+                    edges[i].append((now, mj))
+            now = _clock()
+        windows: dict[int, tuple[float, float]] = {}
+        for i in indices:
+            seen = edges[i]
+            begin = seen[0] if len(seen) >= 2 else first[i]
+            end = seen[-1] if seen else (now, first[i][1])
+            windows[i] = ((end[1] - begin[1]) / 1000.0, max(end[0] - begin[0], 1e-9))
+        return windows
 
     def _sample(self, i: int) -> None:
         """Integrate GPU ``i``'s power up to now (trapezoid); caller holds the lock."""

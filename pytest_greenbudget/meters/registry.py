@@ -64,9 +64,19 @@ def _amdsmi(options: MeterOptions) -> Meter:
 
 
 def _nvml(options: MeterOptions) -> Meter:
+    """NVML, once each GPU's counter (or power) read plausibly over two counter updates."""
     from pytest_greenbudget.meters.nvml import NvmlMeter
+    from pytest_greenbudget.meters.sanity import CounterUntrusted
 
-    return NvmlMeter()
+    meter = NvmlMeter()
+    try:
+        problem = meter.check()
+    except Exception as exc:
+        problem = f"reading failed: {exc}"
+    if problem is not None:
+        meter.close()
+        raise CounterUntrusted(f"the NVML energy readings are not trusted: {problem}")
+    return meter
 
 
 def _codecarbon(options: MeterOptions) -> Meter:
