@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from pytest_greenbudget.meters.base import Meter
+    from pytest_greenbudget.work import UnitBaseline
 
 SCHEMA = "greenbudget-baseline/1"
 
@@ -81,6 +82,15 @@ class Baseline:
         value = entry["joules"]
         assert isinstance(value, float)  # guaranteed by validation
         return value
+
+    def per_unit(self, profile: str, entry_id: str) -> UnitBaseline | None:
+        """The entry's joules per unit of work and the unit, when it recorded work."""
+        entry = self.entries(profile).get(entry_id)
+        if entry is None or entry.get("work") is None:
+            return None
+        from pytest_greenbudget.work import unit_baseline
+
+        return unit_baseline(entry)
 
     def count(self, profile: str) -> int:
         """How many entries ``profile`` has (0 for an unknown profile)."""
@@ -203,6 +213,16 @@ def _entry_problem(entry: object) -> tuple[str, str, object] | None:
     seconds = entry.get("seconds")
     if seconds is not None and not _is_non_negative_number(seconds):  # null: not timed
         return ".seconds", "a non-negative number or null", seconds
+    if "work" in entry:  # optional (SPEC section 14); files written before it stay valid
+        from pytest_greenbudget.work import work_from_json
+
+        try:
+            work_from_json(entry["work"])
+        except ValueError:
+            return ".work", "{'count': a number > 0, 'unit': a name} or null", entry["work"]
+    per_unit = entry.get("joules_per_unit")
+    if per_unit is not None and not _is_non_negative_number(per_unit):
+        return ".joules_per_unit", "a non-negative number or null", per_unit
     return None
 
 
