@@ -12,6 +12,9 @@ Shape::
      "profiles": {"<profile>": {"machine": {...},
                                 "entries": {"<id>": {"joules": 12.3, "seconds": 0.5}}}}}
 
+An entry of a test that recorded work (SPEC section 14) also has ``"work": {"count": n,
+"unit": "sample"}`` and ``"joules_per_unit"``, so later runs compare it per unit.
+
 Keys this module does not know (at the top, in a profile, in an entry) are accepted
 and kept on save, so a newer writer or a hand-written note does not break an older reader.
 """

@@ -270,7 +270,11 @@ class EnergySession:
             extra = 0.0
             if measurement is not None and state.setup is not None and state.teardown is not None:
                 extra = state.setup.joules + state.teardown.joules
-            work = per_unit(dict(enumerate(m.joules for m in state.rounds)), state.work, extra)
+            work = (
+                per_unit(dict(enumerate(m.joules for m in state.rounds)), state.work, extra)
+                if state.work.unit is not None
+                else None
+            )
             entry = self._entry(
                 item.nodeid,
                 "test",

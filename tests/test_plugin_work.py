@@ -532,3 +532,29 @@ def test_junit_budget_property_names_the_unit(gb) -> None:
     result = gb.run(f"--junitxml={xml}")
     result.assert_outcomes(passed=1)
     assert 'name="energy_budget" value="2 J/token"' in xml.read_text()
+
+
+def test_phases_all_adds_setup_and_teardown_to_each_round(gb) -> None:
+    gb.pytester.makepyfile(
+        test_ph="""
+        import pytest, fakemeter
+
+        @pytest.fixture
+        def model():
+            fakemeter.spend(1.0)                 # setup
+            yield
+            fakemeter.spend(1.0)                 # teardown
+
+        @pytest.mark.energy_budget("1 J/sample", rounds=3)
+        def test_t(energy_meter, model):
+            fakemeter.spend(2.0)
+            energy_meter.work(2, "sample")
+        """
+    )
+    gb.pytester.makepyprojecttoml('[tool.greenbudget]\nphases = "all"\n')
+    result, doc = gb.run_json()
+    result.assert_outcomes(passed=1, errors=1)  # 4 J / 2 samples = 2 J/sample > 1 J/sample
+    entry = doc["entries"][0]
+    assert entry["joules"] == pytest.approx(4.0)
+    assert entry["joules_per_unit"] == pytest.approx(2.0)
+    assert entry["status"] == "over_budget"

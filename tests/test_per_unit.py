@@ -1,4 +1,7 @@
-"""Unit tests for the pure parts of energy per unit of work (SPEC section 14)."""
+"""Unit tests for the pure parts of energy per unit of work (SPEC section 14; work.py).
+
+Named test_per_unit.py, not test_work.py: pytester tests write a test_work.py of their own.
+"""
 
 from __future__ import annotations
 
