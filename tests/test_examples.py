@@ -47,7 +47,8 @@ def test_demo_runs_green_with_summary_and_warning(tmp_path: Path) -> None:
             assert entry["joules_per_unit"] * entry["work"]["count"] > 0, entry
             assert entry["budget"]["per"] == "sample", entry
             assert entry["status"] == "ok", entry
-    assert entries["test_per_sample.py::test_mlp_energy_per_sample[large]"]["work"]["count"] == 27000
+    large = entries["test_per_sample.py::test_mlp_energy_per_sample[large]"]
+    assert large["work"]["count"] == 27000
     assert "uJ/sample" in output
     distilled = "test_torch_distillation.py::test_distilled_student_is_cheaper_per_image"
     if distilled in entries:  # torch is installed
