@@ -12,6 +12,9 @@ Shape::
      "profiles": {"<profile>": {"machine": {...},
                                 "entries": {"<id>": {"joules": 12.3, "seconds": 0.5}}}}}
 
+An entry of a test that recorded work (SPEC section 14) also has ``"work": {"count": n,
+"unit": "sample"}`` and ``"joules_per_unit"``, so later runs compare it per unit.
+
 Keys this module does not know (at the top, in a profile, in an entry) are accepted
 and kept on save, so a newer writer or a hand-written note does not break an older reader:
 a re-saved entry is the old one with this run's numbers written over it (the keys in
@@ -39,6 +42,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from pytest_greenbudget.meters.base import Meter
+    from pytest_greenbudget.work import UnitBaseline
 
 SCHEMA = "greenbudget-baseline/1"
 
@@ -84,6 +88,15 @@ class Baseline:
         value = entry["joules"]
         assert isinstance(value, float)  # guaranteed by validation
         return value
+
+    def per_unit(self, profile: str, entry_id: str) -> UnitBaseline | None:
+        """The entry's joules per unit of work and the unit, when it recorded work."""
+        entry = self.entries(profile).get(entry_id)
+        if entry is None or entry.get("work") is None:
+            return None
+        from pytest_greenbudget.work import unit_baseline
+
+        return unit_baseline(entry)
 
     def count(self, profile: str) -> int:
         """How many entries ``profile`` has (0 for an unknown profile)."""
@@ -206,6 +219,16 @@ def _entry_problem(entry: object) -> tuple[str, str, object] | None:
     seconds = entry.get("seconds")
     if seconds is not None and not _is_non_negative_number(seconds):  # null: not timed
         return ".seconds", "a non-negative number or null", seconds
+    if "work" in entry:  # optional (SPEC section 14); files written before it stay valid
+        from pytest_greenbudget.work import work_from_json
+
+        try:
+            work_from_json(entry["work"])
+        except ValueError:
+            return ".work", "{'count': a number > 0, 'unit': a name} or null", entry["work"]
+    per_unit = entry.get("joules_per_unit")
+    if per_unit is not None and not _is_non_negative_number(per_unit):
+        return ".joules_per_unit", "a non-negative number or null", per_unit
     return None
 
 

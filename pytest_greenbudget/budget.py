@@ -11,7 +11,7 @@ from typing import NamedTuple, TypeAlias
 
 from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.entry import FINDINGS, Status
-from pytest_greenbudget.quantity import Quantity, format_grams, format_joules
+from pytest_greenbudget.quantity import Quantity, format_per_unit
 from pytest_greenbudget.settings import (
     OVERRIDE_KEYS,
     OnExceed,
@@ -107,23 +107,43 @@ def judge(
     tolerance: float,
     min_delta: float,
     intensity: float,
+    per: str | None = None,
+    budget_joules: float | None = None,
 ) -> Verdict:
-    """The verdict for a measurement; precedence over_budget > regressed > improved > ok > new."""
+    """The verdict for a measurement; precedence over_budget > regressed > improved > ok > new.
+
+    Per unit of work (SPEC 14; ``work.choose`` picks the numbers): ``per`` is the work unit
+    of ``joules``, ``baseline_joules`` and ``min_delta`` when they are per unit, and
+    ``budget_joules`` (default ``joules``) is the figure compared with the budget, per unit
+    when ``budget.per`` is set.
+    """
     if budget is not None:
-        if budget.kind == "energy" and joules > budget.value:
+        used = joules if budget_joules is None else budget_joules
+        unit = budget.per
+
+        def energy(value: float) -> str:
+            return format_per_unit(value, "energy", unit)
+
+        if budget.kind == "energy" and used > budget.value:
             return Verdict(
                 "over_budget",
-                f"energy budget exceeded: used {format_joules(joules)}, "
-                f"budget {format_joules(budget.value)} ({_percent(joules, budget.value)})",
+                f"energy budget exceeded: used {energy(used)}, "
+                f"budget {energy(budget.value)} ({_percent(used, budget.value)})",
             )
-        grams = joules_to_grams(joules, intensity)
+        grams = joules_to_grams(used, intensity)
         if budget.kind == "carbon" and grams > budget.value:
+            carbon = format_per_unit(grams, "carbon", unit)
+            limit = format_per_unit(budget.value, "carbon", unit)
             return Verdict(
                 "over_budget",
-                f"carbon budget exceeded: used {format_grams(grams)} ({format_joules(joules)} "
-                f"at {intensity:g} gCO2e/kWh), budget {format_grams(budget.value)} "
+                f"carbon budget exceeded: used {carbon} ({energy(used)} "
+                f"at {intensity:g} gCO2e/kWh), budget {limit} "
                 f"({_percent(grams, budget.value)})",
             )
+
+    def format_joules(value: float) -> str:  # the baseline's numbers, per unit or total
+        return format_per_unit(value, "energy", per)
+
     if baseline_joules is not None:
         change = joules - baseline_joules
         relative = f"{change / baseline_joules * 100:+.0f} %" if baseline_joules > 0 else "new > 0"

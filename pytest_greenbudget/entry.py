@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from pytest_greenbudget.quantity import Quantity
+from pytest_greenbudget.quantity import WORK_UNIT, Quantity
+from pytest_greenbudget.work import Work, work_from_json
 
 Status = Literal[
     "ok", "over_budget", "regressed", "inconclusive", "improved", "new", "unmeasured"
@@ -62,6 +63,12 @@ class Entry:
     failed_for_energy: bool = False
     #: Joules of each measured round, for the baseline's ``samples``.
     samples: list[float] = field(default_factory=list)
+    #: Work of one round (median count over rounds) and the per-unit figures (SPEC 14).
+    work: Work | None = None
+    joules_per_unit: float | None = None
+    co2_grams_per_unit: float | None = None
+    #: The baseline's joules per unit, when the comparison was per unit of work.
+    baseline_joules_per_unit: float | None = None
 
     @property
     def measured(self) -> bool:
@@ -91,6 +98,10 @@ class Entry:
             "location": [self.location[0], self.location[1]],
             "failed_for_energy": self.failed_for_energy,
             "samples": list(self.samples),
+            "work": self.work.as_dict() if self.work is not None else None,
+            "joules_per_unit": self.joules_per_unit,
+            "co2_grams_per_unit": self.co2_grams_per_unit,
+            "baseline_joules_per_unit": self.baseline_joules_per_unit,
         }
 
     def report_json(self) -> dict[str, Any]:
@@ -118,6 +129,10 @@ class Entry:
         if status not in STATUSES:
             raise EntryError(f"{entry_id}: unknown status {status!r}")
         location = data.get("location") or ("", None)
+        try:
+            work = work_from_json(data.get("work"))
+        except ValueError as exc:
+            raise EntryError(f"{entry_id}: {exc}") from None
         return cls(
             id=entry_id,
             kind=cast(Kind, kind),
@@ -136,6 +151,10 @@ class Entry:
             location=(str(location[0]), None if location[1] is None else int(location[1])),
             failed_for_energy=bool(data.get("failed_for_energy", False)),
             samples=[float(x) for x in data.get("samples") or ()],
+            work=work,
+            joules_per_unit=_number(data, "joules_per_unit"),
+            co2_grams_per_unit=_number(data, "co2_grams_per_unit"),
+            baseline_joules_per_unit=_number(data, "baseline_joules_per_unit"),
         )
 
 
@@ -155,11 +174,17 @@ def _budget(entry_id: str, value: object) -> Quantity | None:
     if value is None:
         return None
     if isinstance(value, Mapping):
+        per = value.get("per")
+        if per is not None and (not isinstance(per, str) or WORK_UNIT.fullmatch(per) is None):
+            raise EntryError(f"{entry_id}: budget per must be a work unit name, got {per!r}")
         if "joules" in value:
-            return Quantity("energy", float(value["joules"]))
+            return Quantity("energy", float(value["joules"]), per)
         if "co2_grams" in value:
-            return Quantity("carbon", float(value["co2_grams"]))
-    raise EntryError(f"{entry_id}: budget must be {{'joules': x}}, {{'co2_grams': x}} or null")
+            return Quantity("carbon", float(value["co2_grams"]), per)
+    raise EntryError(
+        f"{entry_id}: budget must be {{'joules': x}}, {{'co2_grams': x}} (each with an "
+        "optional 'per': work unit) or null"
+    )
 
 
 def printable_id(text: str) -> str:

@@ -10,6 +10,7 @@ from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.measure import Measurement, MeterSet, delta
 from pytest_greenbudget.meters.base import MeterError
 from pytest_greenbudget.settings import OverrideError, Overrides, parse_overrides
+from pytest_greenbudget.work import WorkLog
 
 
 @dataclass
@@ -22,6 +23,17 @@ class RegionResult:
     co2_grams: float = float("nan")
     domains: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
+    #: Where ``work()`` records: the region's log and this use's round (None: validate only).
+    _log: WorkLog = field(default_factory=WorkLog, repr=False)
+    _round: int | None = field(default=None, repr=False)
+
+    def work(self, count: float, unit: str) -> None:
+        """Say how much work the region did in this round, e.g. ``r.work(len(batch), "image")``.
+
+        Calls in the same round add up; one unit per region (SPEC section 14).
+        """
+        __tracebackhide__ = True
+        self._log.add(self._round, count, unit)
 
     def __repr__(self) -> str:
         return f"RegionResult({self.name!r}, joules={self.joules:.6g}, seconds={self.seconds:.3g})"
@@ -34,6 +46,7 @@ class RegionRecord:
     settings: Overrides
     rounds: dict[int, Measurement] = field(default_factory=dict)
     error: str | None = None
+    work: WorkLog = field(default_factory=WorkLog)
 
 
 class EnergyMeter:
@@ -47,12 +60,29 @@ class EnergyMeter:
         records: dict[str, RegionRecord] | None,
         *,
         exclusive: Callable[[], AbstractContextManager[object]] = nullcontext,
+        work: WorkLog | None = None,
+        nodeid: str = "",
     ) -> None:
         self._exclusive = exclusive
         self._meters = meters
         self._intensity = intensity
         self._current_round = current_round
         self._records = records
+        #: The test's own work log; None when nothing is recorded (``--greenbudget-off``).
+        self._work = work
+        self._nodeid = nodeid
+
+    def work(self, count: float, unit: str) -> None:
+        """Say how much work the test did in this round: ``energy_meter.work(len(X), "sample")``.
+
+        Calls in the same round add up; one unit per test. The reports then show joules
+        per unit, and per-unit budgets and baselines are compared with it (SPEC section 14).
+        """
+        __tracebackhide__ = True
+        if self._work is None:
+            WorkLog(self._nodeid or "energy_meter").add(None, count, unit)
+            return
+        self._work.add(self._current_round(), count, unit)
 
     @contextmanager
     def measure(
@@ -74,6 +104,7 @@ class EnergyMeter:
                 f"energy_meter.measure({name!r}, {exc.key}={exc.raw!r}): {exc}"
             ) from None
         result = RegionResult(name)
+        self._attach_work(name, settings, result)
         with self._exclusive():
             yield from self._measure(name, settings, result)
 
@@ -101,6 +132,17 @@ class EnergyMeter:
                     result.co2_grams = grams
             if result.error is not None:
                 self._record_error(name, settings, result.error)
+
+    def _attach_work(self, name: str, settings: Overrides, result: RegionResult) -> None:
+        """Point the result's ``work()`` at the region's log for the current round."""
+        where = f"{self._nodeid}::{name}" if self._nodeid else name
+        round_index = self._current_round()
+        if self._records is None or round_index is None:
+            result._log = WorkLog(where)  # validated, not recorded (warm-up, or off)
+            return
+        record = self._records.setdefault(name, RegionRecord(settings))
+        record.work.where = where
+        result._log, result._round = record.work, round_index
 
     def _record(self, name: str, settings: Overrides, measurement: Measurement) -> None:
         round_index = self._current_round()

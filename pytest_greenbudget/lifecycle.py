@@ -96,6 +96,7 @@ def start_session(config: pytest.Config) -> EnergySession:
                 f"estimate model; its numbers are not compared with profile {profile!r} "
                 "(save a new baseline with --greenbudget-save)"
             )
+    session.baseline_per_unit = lambda entry_id: baseline.per_unit(profile, entry_id)
     return session
 
 
@@ -293,8 +294,14 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
     settings = session.settings
     if interrupted:
         return [f"greenbudget: session interrupted; baseline {settings.baseline_path} not updated"]
+    from pytest_greenbudget.work import baseline_fields
+
     results = {
-        e.id: {"joules": e.joules, "seconds": e.seconds}
+        e.id: {
+            "joules": e.joules,
+            "seconds": e.seconds,
+            **baseline_fields(e.work, e.joules_per_unit),
+        }
         for e in session.entries
         if e.outcome == "passed" and e.joules is not None
     }
@@ -315,10 +322,11 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
     return []
 
 
-def fixture_only_meter() -> EnergyMeter:
+def fixture_only_meter(nodeid: str = "") -> EnergyMeter:
     """Under --greenbudget-off the fixture still returns numbers, from the estimate meter."""
     from pytest_greenbudget.carbon import WORLD_INTENSITY
     from pytest_greenbudget.fixture import EnergyMeter
     from pytest_greenbudget.meters.estimate import EstimateMeter
 
-    return EnergyMeter(MeterSet([EstimateMeter()]), WORLD_INTENSITY, lambda: None, None)
+    meters = MeterSet([EstimateMeter()])
+    return EnergyMeter(meters, WORLD_INTENSITY, lambda: None, None, nodeid=nodeid)

@@ -139,14 +139,14 @@ def energy_meter(request: pytest.FixtureRequest) -> Any:
     if session is None:
         from pytest_greenbudget.lifecycle import fixture_only_meter
 
-        return fixture_only_meter()
+        return fixture_only_meter(request.node.nodeid)
     state = request.node.stash.get(ITEM_STATE, None)
     if state is None:  # requested with getfixturevalue(): collection could not know
         from pytest_greenbudget.session import ItemState
 
         state = request.node.stash[ITEM_STATE] = ItemState(late=True)
         _ensure_test_hooks(request.config, session)
-    return session.energy_meter(state)
+    return session.energy_meter(state, request.node.nodeid)
 
 
 def _ensure_test_hooks(config: pytest.Config, session: EnergySession) -> None:

@@ -14,6 +14,9 @@ Kind = Literal["energy", "carbon"]
 
 #: Joules per unit for energy units.
 ENERGY_UNITS: dict[str, float] = {
+    "uJ": 1e-6,
+    "\u00b5J": 1e-6,  # MICRO SIGN, as typed on most keyboards
+    "\u03bcJ": 1e-6,  # GREEK SMALL LETTER MU, which some editors produce instead
     "J": 1.0,
     "mJ": 1e-3,
     "kJ": 1e3,
@@ -25,6 +28,12 @@ ENERGY_UNITS: dict[str, float] = {
 
 #: Grams of CO2e per unit for carbon units.
 CARBON_UNITS: dict[str, float] = {
+    "ugCO2e": 1e-6,
+    "\u00b5gCO2e": 1e-6,
+    "\u03bcgCO2e": 1e-6,
+    "ugCO2eq": 1e-6,
+    "\u00b5gCO2eq": 1e-6,
+    "\u03bcgCO2eq": 1e-6,
     "gCO2e": 1.0,
     "mgCO2e": 1e-3,
     "kgCO2e": 1e3,
@@ -34,7 +43,11 @@ CARBON_UNITS: dict[str, float] = {
 }
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
-_PATTERN = re.compile(rf"\s*({_NUMBER})\s*([A-Za-z0-9]+)\s*")
+#: A work unit (SPEC section 14): letters, digits and _, starting with a letter.
+WORK_UNIT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_PATTERN = re.compile(
+    rf"\s*({_NUMBER})\s*([A-Za-z0-9\u00b5\u03bc]+)(?:\s*/\s*({WORK_UNIT.pattern}))?\s*"
+)
 
 
 class QuantityError(ValueError):
@@ -42,16 +55,27 @@ class QuantityError(ValueError):
 
 
 class Quantity(NamedTuple):
-    """A budget: joules for energy, grams of CO2e for carbon."""
+    """A budget: joules for energy, grams of CO2e for carbon; ``per`` a work unit or None.
+
+    ``Quantity("energy", 5e-4, "sample")`` is 0.5 mJ per sample (SPEC section 14).
+    """
 
     kind: Kind
     value: float
+    per: str | None = None
 
-    def as_dict(self) -> dict[str, float]:
-        return {"joules": self.value} if self.kind == "energy" else {"co2_grams": self.value}
+    def as_dict(self) -> dict[str, float | str]:
+        """The budget's JSON form: ``{"joules": x}``, ``{"co2_grams": x}``, plus ``"per"``."""
+        data: dict[str, float | str] = (
+            {"joules": self.value} if self.kind == "energy" else {"co2_grams": self.value}
+        )
+        if self.per is not None:
+            data["per"] = self.per
+        return data
 
     def __str__(self) -> str:
-        return format_joules(self.value) if self.kind == "energy" else format_grams(self.value)
+        text = format_joules(self.value) if self.kind == "energy" else format_grams(self.value)
+        return text if self.per is None else f"{text}/{self.per}"
 
 
 def _check_number(value: float, shown: object) -> float:
@@ -63,7 +87,7 @@ def _check_number(value: float, shown: object) -> float:
 
 
 def parse_quantity(raw: object) -> Quantity:
-    """Parse ``"50 J"``, ``"2 kWh"``, ``"3 gCO2e"`` or a plain number of joules."""
+    """Parse ``"50 J"``, ``"2 kWh"``, ``"3 gCO2e"``, ``"0.5 mJ/sample"`` or a number of joules."""
     if isinstance(raw, bool):
         raise QuantityError(f"{raw!r} is a boolean, not a quantity")
     if isinstance(raw, (int, float)):
@@ -81,14 +105,17 @@ def parse_quantity(raw: object) -> Quantity:
         raise QuantityError(
             f"{raw!r} is not a quantity; expected a number and a unit, e.g. '50 J' or '2 gCO2e'"
         )
-    number, unit = float(match.group(1)), match.group(2)
+    number, unit, per = float(match.group(1)), match.group(2), match.group(3)
     _check_number(number, raw)
     if unit in ENERGY_UNITS:
-        return Quantity("energy", _check_number(number * ENERGY_UNITS[unit], raw))
+        return Quantity("energy", _check_number(number * ENERGY_UNITS[unit], raw), per)
     if unit in CARBON_UNITS:
-        return Quantity("carbon", _check_number(number * CARBON_UNITS[unit], raw))
-    known = ", ".join([*ENERGY_UNITS, *CARBON_UNITS])
-    raise QuantityError(f"{raw!r} has an unknown unit {unit!r}; known units: {known}")
+        return Quantity("carbon", _check_number(number * CARBON_UNITS[unit], raw), per)
+    known = ", ".join(u for u in [*ENERGY_UNITS, *CARBON_UNITS] if "\u03bc" not in u)
+    raise QuantityError(
+        f"{raw!r} has an unknown unit {unit!r}; known units: {known}, "
+        "each optionally per unit of work, e.g. '0.5 mJ/sample'"
+    )
 
 
 def parse_energy(raw: object) -> float:
@@ -96,6 +123,10 @@ def parse_energy(raw: object) -> float:
     quantity = parse_quantity(raw)
     if quantity.kind != "energy":
         raise QuantityError(f"{raw!r} is a carbon quantity; an energy quantity is needed here")
+    if quantity.per is not None:
+        raise QuantityError(
+            f"{raw!r} is per {quantity.per}; a plain energy quantity is needed here"
+        )
     return quantity.value
 
 
@@ -140,3 +171,9 @@ def format_joules(joules: float) -> str:
 def format_grams(grams: float) -> str:
     """Readable carbon: 1.2 mgCO2e, 3.4 gCO2e."""
     return _scaled(grams, _CARBON_STEPS, "gCO2e")
+
+
+def format_per_unit(value: float, kind: Kind, per: str | None) -> str:
+    """A figure per unit of work, e.g. ``0.41 mJ/sample``; plain when ``per`` is None."""
+    text = format_joules(value) if kind == "energy" else format_grams(value)
+    return text if per is None else f"{text}/{per}"

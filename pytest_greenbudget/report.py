@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_greenbudget.entry import Entry
-from pytest_greenbudget.quantity import format_grams, format_joules
+from pytest_greenbudget.quantity import format_grams, format_joules, format_per_unit
 from pytest_greenbudget.summary import SummaryMode, count_line, fit_table, fit_text, select
 
 if TYPE_CHECKING:
@@ -47,7 +47,12 @@ def _budget_cell(entry: Entry) -> str:
     budget = entry.budget
     if budget is None:
         return "-"
-    if budget.kind == "energy":
+    if budget.per is not None:  # per unit of work: compared with the per-unit figure
+        text = format_per_unit(budget.value, budget.kind, budget.per)
+        same_unit = entry.work is not None and entry.work.unit == budget.per
+        per_unit = entry.joules_per_unit if budget.kind == "energy" else entry.co2_grams_per_unit
+        used = per_unit if same_unit else None
+    elif budget.kind == "energy":
         text, used = format_joules(budget.value), entry.joules
     else:
         text, used = format_grams(budget.value), entry.co2_grams
@@ -66,6 +71,13 @@ def _share(used: float, limit: float) -> str:
 
 def _baseline_cell(entry: Entry) -> str:
     baseline, joules = entry.baseline_joules, entry.joules
+    if entry.baseline_joules_per_unit is not None and entry.work is not None:  # per unit
+        baseline, joules = entry.baseline_joules_per_unit, entry.joules_per_unit
+        unit = entry.work.unit
+        if joules is None or baseline <= 0:
+            return format_per_unit(baseline, "energy", unit)
+        change = (joules - baseline) / baseline * 100
+        return f"{format_per_unit(baseline, 'energy', unit)} ({change:+.0f} %)"
     if baseline is None:
         return "-"
     if joules is None or baseline <= 0:
@@ -77,6 +89,8 @@ def _energy_cell(entry: Entry) -> str:
     if entry.joules is None:
         return "-"
     text = format_joules(entry.joules)
+    if entry.joules_per_unit is not None and entry.work is not None:
+        text += f" ({format_per_unit(entry.joules_per_unit, 'energy', entry.work.unit)})"
     if entry.rounds > 1:
         text += f" (median of {entry.rounds})"
     if entry.below_resolution:

@@ -35,6 +35,7 @@ from pytest_greenbudget.outcome import fail_report, spec_outcome, worse
 from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import Settings
 from pytest_greenbudget.warning import EnergyBudgetWarning
+from pytest_greenbudget.work import PerUnit, UnitBaseline, WorkLog, choose, per_unit
 
 if TYPE_CHECKING:
     from pytest_greenbudget.fixture import EnergyMeter, RegionRecord
@@ -65,6 +66,8 @@ class ItemState:
     #: Skipped or xfailed in its call: no entry (SPEC 8, 15).
     dropped: bool = False
     findings: list[tuple[str, Verdict, Entry]] = field(default_factory=list)
+    #: Per-unit budgets that cannot apply (no work, another unit): the test fails.
+    problems: list[str] = field(default_factory=list)
 
     def new_attempt(self) -> None:
         """Forget the last attempt (a rerun plugin runs the same item again)."""
@@ -77,6 +80,13 @@ class ItemState:
         self.entries = []
         self.finished = self.settled = self.dropped = False
         self.findings = []
+        self.problems = []
+        self.work.unit = None  # in place, as the regions: the fixture may hold the log
+        self.work.counts.clear()
+    #: The test's own ``energy_meter.work()`` per round (SPEC section 14).
+    work: WorkLog = field(default_factory=WorkLog)
+    #: The budget is a per-unit ``default_budget``: it applies only to work in its unit.
+    budget_is_default: bool = False
 
 
 ITEM_STATE = pytest.StashKey[ItemState]()
@@ -109,6 +119,8 @@ class EnergySession:
         #: The lock's folder, created by the controller and removed by it at the end.
         self.lock_dir = lock_dir
         self.baseline_count = 0
+        #: The baseline's per-unit figure of an entry id (set by lifecycle; SPEC section 14).
+        self.baseline_per_unit: Callable[[str], UnitBaseline | None] = lambda _id: None
         self.entries: list[Entry] = []
         self.outcomes: dict[str, str] = {}
         #: When the session started (the JSON report's run.started and history file name).
@@ -169,7 +181,14 @@ class EnergySession:
         policy = resolve_policy(self.settings, item.nodeid, marker_args)
         if policy is None and "energy_meter" not in getattr(item, "fixturenames", ()):
             return None
-        return ItemState(policy=policy)
+        state = ItemState(policy=policy, work=WorkLog(item.nodeid))
+        default = self.settings.default_budget
+        if policy is not None and default is not None and default.per is not None:
+            from pytest_greenbudget.work import explicit_budget
+
+            pattern = self.settings.pattern_for(item.nodeid)
+            state.budget_is_default = not explicit_budget(marker_args, pattern)
+        return state
 
     # -- measuring --------------------------------------------------------------------
 
@@ -246,15 +265,19 @@ class EnergySession:
         state.call_passed = True
         return result
 
-    def energy_meter(self, state: ItemState) -> EnergyMeter:
+    def energy_meter(self, state: ItemState, nodeid: str = "") -> EnergyMeter:
         from pytest_greenbudget.fixture import EnergyMeter
 
+        if nodeid:
+            state.work.where = nodeid
         return EnergyMeter(
             self.meters,
             self.settings.carbon_intensity,
             lambda: state.round_index,
             state.regions,
             exclusive=self.region_exclusive,
+            work=state.work,
+            nodeid=nodeid,
         )
 
     def region_exclusive(self) -> contextlib.AbstractContextManager[object]:
@@ -276,6 +299,7 @@ class EnergySession:
         settings = self.settings
         policy = state.policy
         findings: list[tuple[str, Verdict, Entry]] = []
+        problems: list[str] = []  # per-unit budgets that cannot apply: the test fails
         if policy is not None:
             measurement: Measurement | None = None
             if state.error is None and state.rounds:
@@ -288,6 +312,14 @@ class EnergySession:
                             measurement = state.setup + measurement + state.teardown
                         except MeterError as exc:
                             measurement, state.error = None, str(exc)
+            extra = 0.0
+            if measurement is not None and state.setup is not None and state.teardown is not None:
+                extra = state.setup.joules + state.teardown.joules
+            work = (
+                per_unit(dict(enumerate(m.joules for m in state.rounds)), state.work, extra)
+                if state.work.unit is not None
+                else None
+            )
             entry = self._entry(
                 item.nodeid,
                 "test",
@@ -296,6 +328,9 @@ class EnergySession:
                 policy.tolerance,
                 state.error,
                 location,
+                work=work,
+                budget_is_default=state.budget_is_default,
+                problems=problems,
             )
             entry.rounds = policy.rounds
             entry.samples = [m.joules for m in state.rounds] if measurement is not None else []
@@ -316,6 +351,8 @@ class EnergySession:
                 default_tolerance if tolerance is None else tolerance,
                 record.error if region_measurement is None else None,
                 location,
+                work=per_unit({i: m.joules for i, m in record.rounds.items()}, record.work),
+                problems=problems,
             )
             entry.rounds = len(rounds)
             entry.samples = [m.joules for m in rounds] if region_measurement is not None else []
@@ -329,6 +366,7 @@ class EnergySession:
             for _, _, entry in findings:
                 entry.location = (entry.location[0], def_line)
         state.findings = findings
+        state.problems = problems
 
     def settle(self, item: pytest.Item, state: ItemState, report: pytest.TestReport) -> None:
         """Apply a finished attempt's verdicts to the report of the phase that finished it.
@@ -347,8 +385,8 @@ class EnergySession:
                 for prop in _junit(entry):
                     item.user_properties.append(prop)
                     report.user_properties.append(prop)
-        if state.call_passed and report.passed and state.findings:
-            failing = self._act(item, state.findings)
+        if state.call_passed and report.passed and (state.findings or state.problems):
+            failing = [*state.problems, *self._act(item, state.findings)]
             if failing:
                 fail_report(item, report, "\n".join(m for m in failing if m))
 
@@ -386,6 +424,10 @@ class EnergySession:
         tolerance: float,
         error: str | None,
         location: tuple[str, int | None],
+        *,
+        work: PerUnit | None = None,
+        budget_is_default: bool = False,
+        problems: list[str] | None = None,
     ) -> Entry:
         settings = self.settings
         entry_id = printable_id(entry_id)
@@ -407,16 +449,42 @@ class EnergySession:
         if measurement is None:
             entry.message = f"unmeasured: {error or 'no reading'}"
             return entry
-        verdict = judge(
+        # Per unit of work (SPEC 14): which numbers the budget and the baseline compare.
+        figures = choose(
+            entry_id,
             measurement.joules,
-            budget=budget,
+            work,
+            budget,
+            budget_is_default=budget_is_default,
             baseline_joules=baseline,
-            tolerance=tolerance,
+            baseline=self.baseline_per_unit(entry_id) if work is not None else None,
             min_delta=settings.min_delta,
+        )
+        verdict = judge(
+            figures.joules,
+            budget=figures.budget,
+            baseline_joules=figures.baseline_joules,
+            tolerance=tolerance,
+            min_delta=figures.min_delta,
             intensity=settings.carbon_intensity,
+            per=figures.per,
+            budget_joules=figures.budget_joules,
         )
         entry.status = verdict.status
         entry.message = verdict.message
+        entry.budget = figures.entry_budget
+        if work is not None:
+            entry.work = work.work
+            entry.joules_per_unit = work.joules_per_unit
+            entry.co2_grams_per_unit = joules_to_grams(
+                work.joules_per_unit, settings.carbon_intensity
+            )
+            if figures.per is not None:
+                entry.baseline_joules_per_unit = figures.baseline_joules
+        if figures.error is not None:
+            entry.message = figures.error
+            if problems is not None:
+                problems.append(figures.error)
         entry.joules = measurement.joules
         entry.seconds = measurement.seconds
         entry.co2_grams = grams
@@ -480,7 +548,8 @@ def _junit(entry: Entry) -> list[tuple[str, object]]:
     if entry.budget is not None:
         budget = entry.budget
         unit = "J" if budget.kind == "energy" else "gCO2e"
-        properties.append(("energy_budget", f"{budget.value:.6g} {unit}"))
+        per = "" if budget.per is None else f"/{budget.per}"
+        properties.append(("energy_budget", f"{budget.value:.6g} {unit}{per}"))
     if entry.baseline_joules is not None:
         properties.append(("energy_baseline_joules", f"{entry.baseline_joules:.6g}"))
     return properties

@@ -248,7 +248,9 @@ def test_auto_uses_a_healthy_nvml(gb, monkeypatch, tmp_path) -> None:
     assert "not used" not in result.stdout.str()
     (entry,) = doc["entries"]
     assert entry["domains"]["gpu:0"] > 0  # the counter moved under the fake's real clock
-    result.stdout.fnmatch_lines(["*nvml (measured: *", "*checked at start: gpu:0 * W by its energy*"])
+    result.stdout.fnmatch_lines(
+        ["*nvml (measured: *", "*checked at start: gpu:0 * W by its energy*"]
+    )
 
 
 def test_named_nvml_with_an_untrusted_counter_is_a_usage_error(gb, assert_no_crash) -> None:

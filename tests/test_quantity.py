@@ -20,6 +20,9 @@ from pytest_greenbudget.quantity import (
 )
 
 SPEC_ENERGY = {
+    "uJ": 1e-6,
+    "\u00b5J": 1e-6,  # micro sign
+    "\u03bcJ": 1e-6,  # Greek mu: what NFKC normalisation (and some editors) make of the sign
     "J": 1.0,
     "mJ": 1e-3,
     "kJ": 1e3,
@@ -29,6 +32,12 @@ SPEC_ENERGY = {
     "kWh": 3.6e6,
 }
 SPEC_CARBON = {
+    "ugCO2e": 1e-6,
+    "\u00b5gCO2e": 1e-6,
+    "\u03bcgCO2e": 1e-6,
+    "ugCO2eq": 1e-6,
+    "\u00b5gCO2eq": 1e-6,
+    "\u03bcgCO2eq": 1e-6,
     "gCO2e": 1.0,
     "mgCO2e": 1e-3,
     "kgCO2e": 1e3,
@@ -65,7 +74,7 @@ def test_prefixes_are_case_sensitive_and_decimal(text: str, joules: float) -> No
 
 
 @pytest.mark.parametrize("text", ["1 KJ", "1 j", "1 mj", "1 MWh", "1 kwh", "1 wh", "1 GJ",
-                                  "1 uJ", "1 Mj", "1 gco2e", "1 GCO2e", "1 kgCO2", "1 gCO2",
+                                  "1 UJ", "1 Mj", "1 gco2e", "1 GCO2e", "1 kgCO2", "1 gCO2",
                                   "1 tCO2e", "1 gCO2EQ", "1 J J"])
 def test_wrong_case_or_unknown_units_are_errors(text: str) -> None:
     with pytest.raises(QuantityError) as info:
@@ -181,12 +190,14 @@ def test_quantity_str() -> None:
     assert str(parse_quantity("2 mgCO2e")) == "2 mgCO2e"
 
 
-def test_format_joules_below_a_millijoule_uses_uj_which_is_not_a_spec_unit() -> None:
-    """Design note: the reports write ``uJ`` (and ``ugCO2e``), which a budget cannot use."""
+def test_format_below_a_millijoule_uses_uj_which_a_budget_accepts() -> None:
+    """SPEC 4: every unit a report prints is accepted as input."""
     assert format_joules(5e-4) == "500 uJ"
     assert format_grams(5e-4) == "500 ugCO2e"
-    with pytest.raises(QuantityError):
-        parse_quantity(format_joules(5e-4))
+    assert parse_quantity(format_joules(5e-4)) == Quantity("energy", pytest.approx(5e-4))
+    assert parse_quantity(format_grams(5e-4)) == Quantity("carbon", pytest.approx(5e-4))
+    assert parse_quantity("3 \u00b5J") == parse_quantity("3 uJ")
+    assert parse_quantity("3 \u00b5gCO2e") == parse_quantity("3 ugCO2e")
 
 
 # -- properties -------------------------------------------------------------------
@@ -228,7 +239,7 @@ def test_format_joules_never_raises_for_finite_values(x: float) -> None:
     text = format_joules(x)
     number, unit = text.split(" ")
     float(number)
-    assert unit in {*SPEC_ENERGY, "uJ"}
+    assert unit in SPEC_ENERGY
 
 
 @settings(max_examples=500, deadline=None)
@@ -258,3 +269,58 @@ def test_any_value_parses_or_raises_quantity_error(raw: object) -> None:
         pass
     else:
         assert q.kind == "energy" and q.value >= 0 and math.isfinite(q.value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(x=st.floats(min_value=0.0, max_value=1e12, allow_subnormal=False))
+@example(x=0.0)
+@example(x=3e-7)
+@example(x=1.23e-12)
+def test_every_printed_figure_reparses(x: float) -> None:
+    """Whatever format_joules / format_grams print (also below 1 uJ), a budget accepts."""
+    for text, kind in ((format_joules(x), "energy"), (format_grams(x), "carbon")):
+        q = parse_quantity(text)
+        assert q.kind == kind
+        assert q.value == pytest.approx(x, rel=5e-3, abs=1e-300), text
+        per_unit = parse_quantity(f"{text}/sample")
+        assert per_unit == Quantity(kind, q.value, "sample")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("0.5 mJ/sample", Quantity("energy", 5e-4, "sample")),
+    ("2 J / token", Quantity("energy", 2.0, "token")),
+    ("2J/token", Quantity("energy", 2.0, "token")),
+    ("20 ugCO2e/image", Quantity("carbon", 2e-5, "image")),
+    ("20 \u00b5gCO2e/image", Quantity("carbon", 2e-5, "image")),
+    ("1 kWh/epoch_2", Quantity("energy", 3.6e6, "epoch_2")),
+    ("3 uJ/Sample", Quantity("energy", 3e-6, "Sample")),
+])
+def test_per_unit_quantities(text: str, expected: Quantity) -> None:
+    q = parse_quantity(text)
+    assert q.kind == expected.kind and q.per == expected.per
+    assert q.value == pytest.approx(expected.value, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", [
+    "0.5 mJ/", "0.5 mJ/1sample", "0.5 mJ/_x", "0.5 mJ/sam ple", "0.5 mJ/sample/s",
+    "0.5 /sample", "0.5 mJ per sample", "0.5 mJ/sample-x", "-1 J/sample", "nan J/token",
+])
+def test_bad_per_unit_quantities(text: str) -> None:
+    with pytest.raises(QuantityError) as info:
+        parse_quantity(text)
+    assert repr(text) in str(info.value)
+
+
+def test_per_unit_quantity_json_and_text() -> None:
+    q = parse_quantity("0.5 mJ/sample")
+    assert q.as_dict() == {"joules": pytest.approx(5e-4), "per": "sample"}
+    assert str(q) == "500 uJ/sample"
+    assert parse_quantity(str(q)) == q
+    carbon = parse_quantity("20 ugCO2e / image")
+    assert carbon.as_dict() == {"co2_grams": pytest.approx(2e-5), "per": "image"}
+    assert str(carbon) == "20 ugCO2e/image"
+
+
+def test_parse_energy_rejects_per_unit() -> None:
+    with pytest.raises(QuantityError, match="per sample"):
+        parse_energy("1 J/sample")

@@ -37,13 +37,15 @@ def probe_counter(
     *,
     band: tuple[float, float] = PACKAGE_WATTS,
     min_s: float = 0.005,
-    max_s: float = 0.02,
+    max_s: float = 0.1,
     clock: Callable[[], float] = time.perf_counter,
 ) -> str | None:
     """Read, keep one CPU busy until every domain moved (at least ``min_s``, at most ``max_s``),
     read again; the problem in words, or None when every domain moved at a plausible power.
 
-    RAPL updates about every millisecond, so a healthy counter costs about ``min_s``.
+    RAPL updates about every millisecond, so a healthy counter costs about ``min_s``; only a
+    counter that does not move pays the whole ``max_s``, which is long enough that a busy
+    machine (a container's delayed updates, a starved fake) is not mistaken for a dead one.
     """
     start = clock()
     first = read()
