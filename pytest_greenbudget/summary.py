@@ -22,8 +22,9 @@ SUMMARY_MODES: tuple[SummaryMode, ...] = ("all", "changes", "none")
 AUTO_ALL_LIMIT = 50
 #: Statuses that are no news: "changes" leaves their rows out.
 QUIET_STATUSES = ("ok", "new")
-#: Columns dropped, in this order, before the ids are cut below SOFT_ID_WIDTH.
-OPTIONAL_COLUMNS = ("CO2e", "baseline")
+#: Columns dropped, in this order, before the ids are cut below SOFT_ID_WIDTH. The id,
+#: the energy and the status always stay: the status is the news of a row.
+OPTIONAL_COLUMNS = ("CO2e", "baseline", "budget")
 SOFT_ID_WIDTH = 32
 HARD_ID_WIDTH = 12
 GAP = "  "
@@ -108,7 +109,7 @@ def fit_table(
 
     First the id column (the first) is shortened to SOFT_ID_WIDTH, then the optional
     columns are dropped in order, then the ids are shortened down to HARD_ID_WIDTH, and
-    only then are lines clipped.
+    only then are the cells between the id and the last column (the status) clipped.
     """
     keep = list(range(len(columns)))
     table = [list(columns), *[list(row) for row in rows]]
@@ -127,11 +128,19 @@ def fit_table(
         if id_width + rest(keep) > width:
             id_width = max(width - rest(keep), min(HARD_ID_WIDTH, natural[0]))
     widths = [id_width if i == 0 else natural[i] for i in keep]
+    last = len(keep) - 1
     lines = []
     for row in table:
         cells = [shorten_id(row[0], id_width, ellipsis), *(row[i] for i in keep[1:])]
-        line = GAP.join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-        lines.append(line if width is None else clip(line, width, ellipsis))
+        padded = [c.ljust(w) for c, w in zip(cells, widths, strict=True)]
+        line = GAP.join(padded).rstrip()
+        if width is not None and len(line) > width:
+            if last >= 2:  # clip the middle, keep the id and the status whole
+                room = width - len(padded[0]) - len(cells[last]) - 2 * len(GAP)
+                middle = clip(GAP.join(padded[1:last]), max(room, len(ellipsis)), ellipsis)
+                line = GAP.join([padded[0], middle.ljust(max(room, 0)), cells[last]])
+            line = clip(line, width, ellipsis)
+        lines.append(line)
     return lines
 
 

@@ -203,3 +203,15 @@ def test_markdown_small_limit_is_honoured_exactly() -> None:
     md = markdown(entries, INFO, limit=3000)
     assert len(md.encode()) <= 3000
     assert "rows left out" in md
+
+
+def test_the_status_is_never_clipped() -> None:
+    """At 80 columns a wide energy cell is cut, not the status: the status is the news."""
+    cells = ("tests/test_models.py::test_mlp_energy_per_sample[large]",
+             "46.4 mJ (1.72 uJ/sample) (median of 3) (below meter resolution)",
+             "300 uJ/sample (0.8 %)", "40 mJ (+16 %)", "5.1 ugCO2e", "over_budget")
+    for width in (40, 60, 80):
+        lines = fit_table(COLUMNS, [cells], width)
+        assert all(len(line) <= width for line in lines)
+        assert lines[1].endswith("over_budget")
+        assert lines[0].endswith("status")
