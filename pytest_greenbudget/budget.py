@@ -7,9 +7,10 @@ without running pytest.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, NamedTuple, TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from pytest_greenbudget.carbon import joules_to_grams
+from pytest_greenbudget.entry import FINDINGS, Status
 from pytest_greenbudget.quantity import Quantity, format_grams, format_joules
 from pytest_greenbudget.settings import (
     OVERRIDE_KEYS,
@@ -20,7 +21,6 @@ from pytest_greenbudget.settings import (
     parse_overrides,
 )
 
-Status = Literal["ok", "over_budget", "regressed", "improved", "new", "unmeasured"]
 MARKER = "energy_budget"
 MARKER_KEYWORDS = OVERRIDE_KEYS
 #: The validated arguments of one ``energy_budget`` marker (or one region).
@@ -92,7 +92,7 @@ class Verdict(NamedTuple):
 
     @property
     def is_finding(self) -> bool:
-        return self.status in ("over_budget", "regressed")
+        return self.status in FINDINGS
 
 
 def _percent(used: float, limit: float) -> str:

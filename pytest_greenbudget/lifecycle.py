@@ -27,6 +27,7 @@ from pytest_greenbudget.session import EnergySession
 from pytest_greenbudget.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from pytest_greenbudget.entry import Entry
     from pytest_greenbudget.fixture import EnergyMeter
 
 
@@ -113,14 +114,14 @@ def _relative(path: Path, root: Path) -> str:
 _METER_NAME = re.compile(r"^(?:unmeasured: )?meter '([^']+)'")
 
 
-def meter_failures(entries: list[dict[str, object]]) -> list[str]:
+def meter_failures(entries: list[Entry]) -> list[str]:
     """One sentence per meter that broke: what broke and how many entries it cost."""
     costs: Counter[str] = Counter()
     first: dict[str, str] = {}
     for entry in entries:
-        if entry.get("status") != "unmeasured":
+        if entry.status != "unmeasured":
             continue
-        message = str(entry.get("message") or "")
+        message = entry.message or ""
         match = _METER_NAME.match(message)
         meter = match.group(1) if match else "meter"
         costs[meter] += 1
@@ -139,19 +140,17 @@ def github_lines(session: EnergySession) -> list[str]:
 
     lines = []
     for entry in session.entries:
-        if entry["status"] not in ("over_budget", "regressed"):
+        if not entry.is_finding:
             continue
-        path, line = entry.get("location") or (None, None)
-        level: Literal["error", "warning"] = (
-            "error" if entry.get("failed_for_energy") else "warning"
-        )
+        path, line = entry.location
+        level: Literal["error", "warning"] = "error" if entry.failed_for_energy else "warning"
         lines.append(
             annotation(
                 level,
-                str(path),
-                None if line is None else int(line) + 1,
-                f"energy: {entry['id']}",
-                str(entry["message"]),
+                path,
+                None if line is None else line + 1,
+                f"energy: {entry.id}",
+                entry.message or "",
             )
         )
     return lines
@@ -207,9 +206,9 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
     if interrupted:
         return [f"greenbudget: session interrupted; baseline {settings.baseline_path} not updated"]
     results = {
-        e["id"]: {"joules": e["joules"], "seconds": e["seconds"]}
+        e.id: {"joules": e.joules, "seconds": e.seconds}
         for e in session.entries
-        if e["outcome"] == "passed" and e["joules"] is not None
+        if e.outcome == "passed" and e.joules is not None
     }
     if not results:
         return []  # nothing measured: leave the file byte for byte, not even a new machine

@@ -223,7 +223,9 @@ class TestHooks:
         if state is None:
             return report
         if report.when == "teardown" and state.entries:
-            report.greenbudget_entries = state.entries  # type: ignore[attr-defined]
+            # JSON values only: xdist serialises the report's attributes as they are.
+            entries = [entry.to_json() for entry in state.entries]
+            report.greenbudget_entries = entries  # type: ignore[attr-defined]
         if not self.session.is_worker:  # a worker's reports reach the controller instead
             self.session.collect(report)
         return report

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_greenbudget.entry import Entry
 from pytest_greenbudget.quantity import format_grams, format_joules
 
 JSON_SCHEMA = "greenbudget/1"
@@ -36,18 +37,17 @@ class RunInfo:
     intensity_source: str
 
 
-def _budget_cell(entry: Mapping[str, Any]) -> str:
-    budget = entry.get("budget")
-    if not budget:
+def _budget_cell(entry: Entry) -> str:
+    budget = entry.budget
+    if budget is None:
         return "-"
-    joules, grams = entry.get("joules"), entry.get("co2_grams")
-    if "joules" in budget:
-        text, limit, used = format_joules(budget["joules"]), budget["joules"], joules
+    if budget.kind == "energy":
+        text, used = format_joules(budget.value), entry.joules
     else:
-        text, limit, used = format_grams(budget["co2_grams"]), budget["co2_grams"], grams
+        text, used = format_grams(budget.value), entry.co2_grams
     if used is None:
         return text
-    return f"{text} ({_share(used, limit)})"
+    return f"{text} ({_share(used, budget.value)})"
 
 
 def _share(used: float, limit: float) -> str:
@@ -58,8 +58,8 @@ def _share(used: float, limit: float) -> str:
     return f"{percent:.0f} %" if percent >= 10 else f"{percent:.2g} %"
 
 
-def _baseline_cell(entry: Mapping[str, Any]) -> str:
-    baseline, joules = entry.get("baseline_joules"), entry.get("joules")
+def _baseline_cell(entry: Entry) -> str:
+    baseline, joules = entry.baseline_joules, entry.joules
     if baseline is None:
         return "-"
     if joules is None or baseline <= 0:
@@ -67,43 +67,39 @@ def _baseline_cell(entry: Mapping[str, Any]) -> str:
     return f"{format_joules(baseline)} ({(joules - baseline) / baseline * 100:+.0f} %)"
 
 
-def _energy_cell(entry: Mapping[str, Any]) -> str:
-    joules = entry.get("joules")
-    if joules is None:
+def _energy_cell(entry: Entry) -> str:
+    if entry.joules is None:
         return "-"
-    text = format_joules(joules)
-    if entry.get("rounds", 1) > 1:
-        text += f" (median of {entry['rounds']})"
-    if entry.get("below_resolution"):
+    text = format_joules(entry.joules)
+    if entry.rounds > 1:
+        text += f" (median of {entry.rounds})"
+    if entry.below_resolution:
         text += " (below meter resolution)"
     return text
 
 
-def rows(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+def rows(entries: Sequence[Entry]) -> list[tuple[str, ...]]:
     """One row of cells per entry, in the order of COLUMNS."""
-    table: list[tuple[str, ...]] = []
-    for entry in entries:
-        grams = entry.get("co2_grams")
-        table.append(
-            (
-                str(entry["id"]),
-                _energy_cell(entry),
-                _budget_cell(entry),
-                _baseline_cell(entry),
-                "-" if grams is None else format_grams(grams),
-                str(entry["status"]),
-            )
+    return [
+        (
+            entry.id,
+            _energy_cell(entry),
+            _budget_cell(entry),
+            _baseline_cell(entry),
+            "-" if entry.co2_grams is None else format_grams(entry.co2_grams),
+            entry.status,
         )
-    return table
+        for entry in entries
+    ]
 
 
-def totals(entries: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+def totals(entries: Sequence[Entry]) -> dict[str, float]:
     """Sums over measured test entries; regions are already inside their tests."""
-    tests = [e for e in entries if e.get("kind", "test") == "test" and e.get("joules") is not None]
+    tests = [e for e in entries if e.kind == "test" and e.joules is not None]
     return {
-        "joules": math.fsum(e["joules"] for e in tests),
-        "seconds": math.fsum(e["seconds"] for e in tests),
-        "co2_grams": math.fsum(e["co2_grams"] for e in tests),
+        "joules": math.fsum(e.joules or 0.0 for e in tests),
+        "seconds": math.fsum(e.seconds or 0.0 for e in tests),
+        "co2_grams": math.fsum(e.co2_grams or 0.0 for e in tests),
     }
 
 
@@ -121,7 +117,7 @@ def _provenance(info: RunInfo) -> list[str]:
     ]
 
 
-def _totals_line(entries: Sequence[Mapping[str, Any]]) -> str:
+def _totals_line(entries: Sequence[Entry]) -> str:
     total = totals(entries)
     return (
         f"total: {format_joules(total['joules'])} in {total['seconds']:.2f} s, "
@@ -129,7 +125,7 @@ def _totals_line(entries: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def terminal_lines(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> list[str]:
+def terminal_lines(entries: Sequence[Entry], info: RunInfo) -> list[str]:
     """The summary table, aligned for a monospace terminal."""
     table = [COLUMNS, *rows(entries)]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
@@ -138,7 +134,7 @@ def terminal_lines(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> list[
         for row in table
     ]
     messages = [
-        f"{e['id']}: {e['message']}" for e in entries if e.get("message") and e["status"] != "ok"
+        f"{e.id}: {e.message}" for e in entries if e.message and e.status != "ok"
     ]
     return [
         *lines,
@@ -150,7 +146,7 @@ def terminal_lines(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> list[
     ]
 
 
-def json_document(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> dict[str, Any]:
+def json_document(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
     """The ``greenbudget/1`` JSON report."""
     return {
         "schema": JSON_SCHEMA,
@@ -165,32 +161,12 @@ def json_document(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> dict[s
         ],
         "profile": info.profile,
         "carbon_intensity_g_per_kwh": info.intensity,
-        "entries": [
-            {
-                key: entry.get(key)
-                for key in (
-                    "id",
-                    "kind",
-                    "outcome",
-                    "status",
-                    "joules",
-                    "seconds",
-                    "co2_grams",
-                    "domains",
-                    "budget",
-                    "baseline_joules",
-                    "rounds",
-                    "message",
-                    "below_resolution",
-                )
-            }
-            for entry in entries
-        ],
+        "entries": [entry.report_json() for entry in entries],
         "totals": totals(entries),
     }
 
 
-def markdown(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> str:
+def markdown(entries: Sequence[Entry], info: RunInfo) -> str:
     """The same table for a pull request or a GitHub job summary."""
 
     def cell(text: str) -> str:
@@ -224,5 +200,5 @@ def write_text(path: Path, text: str, *, append: bool = False) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def json_text(entries: Sequence[Mapping[str, Any]], info: RunInfo) -> str:
+def json_text(entries: Sequence[Entry], info: RunInfo) -> str:
     return json.dumps(json_document(entries, info), indent=2) + "\n"

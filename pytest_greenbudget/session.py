@@ -1,8 +1,8 @@
 """One session's energy state: settings, meters, baseline, and each test's measurements.
 
 The pytest hooks in ``plugin.py`` call into this object; everything a report needs is
-turned into plain dictionaries (entries) that travel on test reports, so the
-controller builds the same summary with or without pytest-xdist.
+an ``Entry`` whose JSON form travels on test reports, so the controller builds the same
+summary with or without pytest-xdist.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -27,8 +27,10 @@ from pytest_greenbudget.budget import (
     resolve_policy,
 )
 from pytest_greenbudget.carbon import joules_to_grams
+from pytest_greenbudget.entry import Entry, Kind, entries_from_json
 from pytest_greenbudget.measure import Measurement, MeterSet, Reading, delta, median
 from pytest_greenbudget.meters.base import MeterError
+from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import Settings
 from pytest_greenbudget.warning import EnergyBudgetWarning
 
@@ -36,8 +38,6 @@ if TYPE_CHECKING:
     from pytest_greenbudget.fixture import EnergyMeter, RegionRecord
     from pytest_greenbudget.report import RunInfo
     from pytest_greenbudget.xdist import SessionLock
-
-Entry = dict[str, Any]
 
 
 @dataclass
@@ -102,7 +102,7 @@ class EnergySession:
 
         seen = self.meters.domains_by_meter
         if not seen and len(self.meters.meters) == 1:
-            names = {d for e in self.entries for d in e.get("domains") or {}}
+            names = {d for e in self.entries for d in e.domains}
             seen = {self.meters.names[0]: sorted(names)}
         return RunInfo(
             meters=[
@@ -254,12 +254,11 @@ class EnergySession:
                 state.error,
                 location,
             )
-            entry["rounds"] = policy.rounds
+            entry.rounds = policy.rounds
+            entry.samples = [m.joules for m in state.rounds] if measurement is not None else []
             state.entries.append(entry)
-            if entry["status"] in ("over_budget", "regressed"):
-                findings.append(
-                    (policy.on_exceed, Verdict(entry["status"], entry["message"]), entry)
-                )
+            if entry.is_finding:
+                findings.append((policy.on_exceed, Verdict(entry.status, entry.message), entry))
             _junit(item, entry)
         default_tolerance = policy.tolerance if policy is not None else settings.tolerance
         default_on_exceed = policy.on_exceed if policy is not None else settings.on_exceed
@@ -276,16 +275,17 @@ class EnergySession:
                 record.error if region_measurement is None else None,
                 location,
             )
-            entry["rounds"] = len(rounds)
+            entry.rounds = len(rounds)
+            entry.samples = [m.joules for m in rounds] if region_measurement is not None else []
             state.entries.append(entry)
-            if entry["status"] in ("over_budget", "regressed"):
+            if entry.is_finding:
                 on_exceed = record.settings.on_exceed or default_on_exceed
                 on_exceed = "warn" if settings.warn_only else on_exceed
-                verdict = Verdict(entry["status"], f"{name}: {entry['message']}")
+                verdict = Verdict(entry.status, f"{name}: {entry.message}")
                 findings.append((on_exceed, verdict, entry))
         if findings and (def_line := _def_line(item)) is not None:
             for _, _, entry in findings:
-                entry["location"][1] = def_line
+                entry.location = (entry.location[0], def_line)
         if state.call_passed and findings:
             self._act(item, findings)
 
@@ -294,7 +294,7 @@ class EnergySession:
         failing = []
         for how, verdict, entry in findings:
             if how == "fail" and self._fails(verdict):
-                entry["failed_for_energy"] = True
+                entry.failed_for_energy = True
                 failing.append(verdict.message)
             else:
                 path, line = _location(item)
@@ -314,34 +314,26 @@ class EnergySession:
     def _entry(
         self,
         entry_id: str,
-        kind: str,
+        kind: Kind,
         measurement: Measurement | None,
-        budget: Any,
+        budget: Quantity | None,
         tolerance: float,
         error: str | None,
         location: tuple[str, int | None],
     ) -> Entry:
         settings = self.settings
         baseline = self.baseline_joules(entry_id)
-        entry: Entry = {
-            "id": entry_id,
-            "kind": kind,
-            "outcome": None,
-            "budget": budget.as_dict() if budget is not None else None,
-            "baseline_joules": baseline,
-            "tolerance": tolerance,
-            "location": [location[0], location[1]],
-        }
+        entry = Entry(
+            id=entry_id,
+            kind=kind,
+            status="unmeasured",
+            budget=budget,
+            baseline_joules=baseline,
+            tolerance=tolerance,
+            location=location,
+        )
         if measurement is None:
-            entry.update(
-                status="unmeasured",
-                joules=None,
-                seconds=None,
-                co2_grams=None,
-                domains={},
-                message=f"unmeasured: {error or 'no reading'}",
-                below_resolution=False,
-            )
+            entry.message = f"unmeasured: {error or 'no reading'}"
             return entry
         verdict = judge(
             measurement.joules,
@@ -351,15 +343,13 @@ class EnergySession:
             min_delta=settings.min_delta,
             intensity=settings.carbon_intensity,
         )
-        entry.update(
-            status=verdict.status,
-            joules=measurement.joules,
-            seconds=measurement.seconds,
-            co2_grams=joules_to_grams(measurement.joules, settings.carbon_intensity),
-            domains=dict(measurement.domains),
-            message=verdict.message,
-            below_resolution=measurement.seconds < self.meters.resolution_s,
-        )
+        entry.status = verdict.status
+        entry.message = verdict.message
+        entry.joules = measurement.joules
+        entry.seconds = measurement.seconds
+        entry.co2_grams = joules_to_grams(measurement.joules, settings.carbon_intensity)
+        entry.domains = dict(measurement.domains)
+        entry.below_resolution = measurement.seconds < self.meters.resolution_s
         return entry
 
     # -- collecting results (controller side) -----------------------------------------
@@ -372,8 +362,8 @@ class EnergySession:
             self.outcomes[report.nodeid] = outcome
         if report.when == "teardown":
             outcome = self.outcomes.pop(report.nodeid, "passed")
-            for entry in getattr(report, "greenbudget_entries", None) or ():
-                entry["outcome"] = outcome
+            for entry in entries_from_json(getattr(report, "greenbudget_entries", None)):
+                entry.outcome = outcome
                 self.entries.append(entry)
 
 
@@ -410,18 +400,12 @@ def _def_line(item: pytest.Item) -> int | None:
 
 def _junit(item: pytest.Item, entry: Entry) -> None:
     properties = item.user_properties
-    properties.append(("energy_status", entry["status"]))
-    if entry["joules"] is not None:
-        properties.append(("energy_joules", f"{entry['joules']:.6g}"))
-    if entry["budget"] is not None:
-        budget = entry["budget"]
-        properties.append(
-            (
-                "energy_budget",
-                f"{budget['joules']:.6g} J"
-                if "joules" in budget
-                else f"{budget['co2_grams']:.6g} gCO2e",
-            )
-        )
-    if entry["baseline_joules"] is not None:
-        properties.append(("energy_baseline_joules", f"{entry['baseline_joules']:.6g}"))
+    properties.append(("energy_status", entry.status))
+    if entry.joules is not None:
+        properties.append(("energy_joules", f"{entry.joules:.6g}"))
+    if entry.budget is not None:
+        budget = entry.budget
+        unit = "J" if budget.kind == "energy" else "gCO2e"
+        properties.append(("energy_budget", f"{budget.value:.6g} {unit}"))
+    if entry.baseline_joules is not None:
+        properties.append(("energy_baseline_joules", f"{entry.baseline_joules:.6g}"))

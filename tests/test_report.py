@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pytest_greenbudget.entry import Entry
 from pytest_greenbudget.report import (
     COLUMNS,
     JSON_SCHEMA,
@@ -37,7 +38,7 @@ HW_INFO = RunInfo(
 )
 
 
-def entry(**kw: Any) -> dict[str, Any]:
+def entry(**kw: Any) -> Entry:
     base: dict[str, Any] = {
         "id": "tests/test_a.py::test_x",
         "kind": "test",
@@ -53,7 +54,7 @@ def entry(**kw: Any) -> dict[str, Any]:
         "message": None,
     }
     base.update(kw)
-    return base
+    return Entry.from_json(base)
 
 
 # -- rows and cells ------------------------------------------------------------------------
@@ -126,9 +127,9 @@ def test_totals_sum_only_measured_test_entries() -> None:
 
 
 def test_totals_entries_without_kind_are_tests() -> None:
-    e = entry()
-    del e["kind"]
-    assert totals([e])["joules"] == 12.3
+    data = entry().to_json()
+    del data["kind"]
+    assert totals([Entry.from_json(data)])["joules"] == 12.3
 
 
 def test_totals_empty() -> None:
@@ -168,10 +169,13 @@ def test_json_document_shape() -> None:
 
 
 def test_json_document_missing_keys_become_null() -> None:
-    doc = json_document([{"id": "t::x", "status": "unmeasured", "outcome": "failed"}], INFO)
+    unmeasured = Entry.from_json({"id": "t::x", "status": "unmeasured", "outcome": "failed"})
+    doc = json_document([unmeasured], INFO)
     e = doc["entries"][0]
-    for key in SPEC_ENTRY_KEYS - {"id", "status", "outcome"}:
+    for key in SPEC_ENTRY_KEYS - {"id", "status", "outcome", "domains", "rounds"}:
         assert e[key] is None
+    assert e["domains"] == {}
+    assert e["rounds"] == 1
 
 
 def test_json_document_meters_list_all() -> None:
