@@ -125,10 +125,10 @@ out = {}
 for k in gbkernels.ALL:
     k()
     times = []
-    for _ in range(7):
+    for _ in range(3):
         t0 = time.process_time(); k(); times.append(time.process_time() - t0)
     times.sort()
-    out[k.__name__] = times[3]
+    out[k.__name__] = times[1]
 print(json.dumps(out))
 '''
 
@@ -447,9 +447,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tests", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reruns", type=int, default=20)
-    parser.add_argument("--loaded-reruns", type=int, default=8)
+    parser.add_argument("--loaded-reruns", type=int, default=6)
     parser.add_argument("--scaled-runs", type=int, default=1)
     parser.add_argument("--json")
     parser.add_argument("--from-json")

@@ -10,7 +10,11 @@ Shape::
 
     {"schema": "greenbudget-baseline/1",
      "profiles": {"<profile>": {"machine": {...},
-                                "entries": {"<id>": {"joules": 12.3, "seconds": 0.5}}}}}
+                                "entries": {"<id>": {"joules": 12.3, "seconds": 0.5,
+                                                     "samples": [12.1, 12.3, 12.9]}}}}}
+
+``samples`` (the joules of each round of the saving run) is optional: files written
+before it existed stay valid, and their entries count as one reading.
 
 Keys this module does not know (at the top, in a profile, in an entry) are accepted
 and kept on save, so a newer writer or a hand-written note does not break an older reader.
@@ -38,6 +42,9 @@ if TYPE_CHECKING:
     from pytest_greenbudget.meters.base import Meter
 
 SCHEMA = "greenbudget-baseline/1"
+
+#: The most per-round samples an entry keeps (SPEC 7).
+MAX_SAMPLES = 50
 
 #: Profile slugs longer than this are shortened and given a hash suffix to stay unique.
 MAX_PROFILE_LENGTH = 60
@@ -81,6 +88,14 @@ class Baseline:
         value = entry["joules"]
         assert isinstance(value, float)  # guaranteed by validation
         return value
+
+    def samples(self, profile: str, entry_id: str) -> tuple[float, ...]:
+        """The saving run's rounds of one entry; empty when the file kept none."""
+        entry = self.entries(profile).get(entry_id)
+        raw = entry.get("samples") if entry is not None else None
+        if not isinstance(raw, list):
+            return ()
+        return tuple(float(x) for x in raw[:MAX_SAMPLES])
 
     def count(self, profile: str) -> int:
         """How many entries ``profile`` has (0 for an unknown profile)."""
@@ -203,6 +218,14 @@ def _entry_problem(entry: object) -> tuple[str, str, object] | None:
     seconds = entry.get("seconds")
     if seconds is not None and not _is_non_negative_number(seconds):  # null: not timed
         return ".seconds", "a non-negative number or null", seconds
+    if "samples" in entry:
+        samples = entry["samples"]
+        if (
+            not isinstance(samples, list)
+            or not samples
+            or not all(_is_non_negative_number(x) for x in samples)
+        ):
+            return ".samples", "a non-empty list of non-negative numbers", samples
     return None
 
 

@@ -70,6 +70,9 @@ def start_session(config: pytest.Config) -> EnergySession:
     def baseline_joules(entry_id: str, _baseline: Baseline = baseline) -> float | None:
         return _baseline.joules(profile, entry_id)
 
+    def baseline_samples(entry_id: str, _baseline: Baseline = baseline) -> tuple[float, ...]:
+        return _baseline.samples(profile, entry_id)
+
     session = EnergySession(
         settings,
         meters,
@@ -79,6 +82,7 @@ def start_session(config: pytest.Config) -> EnergySession:
         is_controller=is_controller,
         lock=lock,
         lock_dir=lock_dir,
+        baseline_samples=baseline_samples,
     )
     session.baseline_count = baseline.count(profile)
     return session
@@ -140,10 +144,16 @@ def github_lines(session: EnergySession) -> list[str]:
 
     lines = []
     for entry in session.entries:
-        if not entry.is_finding:
+        if not entry.is_finding and entry.status != "inconclusive":
             continue
         path, line = entry.location
-        level: Literal["error", "warning"] = "error" if entry.failed_for_energy else "warning"
+        level: Literal["error", "warning", "notice"] = (
+            "notice"
+            if entry.status == "inconclusive"  # a change the noise cannot decide: never a failure
+            else "error"
+            if entry.failed_for_energy
+            else "warning"
+        )
         lines.append(
             annotation(
                 level,
@@ -207,6 +217,7 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
         return [f"greenbudget: session interrupted; baseline {settings.baseline_path} not updated"]
     results = {
         e.id: {"joules": e.joules, "seconds": e.seconds}
+        | ({"samples": e.samples} if e.samples else {})
         for e in session.entries
         if e.outcome == "passed" and e.joules is not None
     }

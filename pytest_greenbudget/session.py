@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from pytest_greenbudget.budget import (
     MarkerError,
     Policy,
     Verdict,
+    compare_to_baseline,
     judge,
     parse_marker,
     resolve_policy,
@@ -32,6 +33,7 @@ from pytest_greenbudget.measure import Measurement, MeterSet, Reading, delta, me
 from pytest_greenbudget.meters.base import MeterError
 from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import Settings
+from pytest_greenbudget.stats import NoisePrior, prior_for
 from pytest_greenbudget.warning import EnergyBudgetWarning
 
 if TYPE_CHECKING:
@@ -58,6 +60,8 @@ class ItemState:
 
 
 ITEM_STATE = pytest.StashKey[ItemState]()
+#: At most this many rounds' joules are kept in an entry's ``samples`` (SPEC 7).
+MAX_SAMPLES = 50
 
 
 class EnergySession:
@@ -74,11 +78,17 @@ class EnergySession:
         is_controller: bool = False,
         lock: SessionLock | None = None,
         lock_dir: Path | None = None,
+        baseline_samples: Callable[[str], Sequence[float]] | None = None,
+        noise: NoisePrior | None = None,
     ) -> None:
         self.settings = settings
         self.meters = meters
         self.profile = profile
         self.baseline_joules = baseline_joules
+        #: The saving run's rounds of an entry (empty: only its joules were kept).
+        self.baseline_samples = baseline_samples or (lambda _id: ())
+        #: What the meters declare of their noise (SPEC 12); exact for a silent meter.
+        self.noise = noise if noise is not None else prior_for(meters)
         self.is_worker = is_worker
         #: The xdist controller: it runs no test and collects entries from workers' reports.
         self.is_controller = is_controller
@@ -215,8 +225,43 @@ class EnergySession:
                         measured = self._measure(state, before)
                         if measured is not None:
                             state.rounds.append(measured)
+            # More rounds to decide (SPEC 12): after pytest's own call, with the same
+            # fixtures, while the rounds so far leave the verdict inconclusive.
+            index = rounds
+            while policy is not None and index < policy.max_rounds and self._undecided(item, state):
+                state.round_index = index
+                before = self._read(state)
+                try:
+                    item.runtest()
+                finally:
+                    measured = self._measure(state, before)
+                    if measured is not None:
+                        state.rounds.append(measured)
+                index += 1
         state.call_passed = True
         return result
+
+    def _undecided(self, item: pytest.Item, state: ItemState) -> bool:
+        """True when the call rounds so far make this test's baseline verdict inconclusive."""
+        policy = state.policy
+        if policy is None or state.error is not None or not state.rounds:
+            return False
+        if self.settings.phases == "all":
+            return False  # setup and teardown are part of the verdict and not measured yet
+        baseline = self.baseline_joules(item.nodeid)
+        if baseline is None:
+            return False
+        samples = [m.joules for m in state.rounds]
+        found = compare_to_baseline(
+            median(state.rounds).joules,
+            baseline,
+            samples,
+            self.baseline_samples(item.nodeid),
+            policy.tolerance,
+            self.settings.min_delta,
+            self.noise,
+        )
+        return found.status == "inconclusive"
 
     def energy_meter(self, state: ItemState) -> EnergyMeter:
         from pytest_greenbudget.fixture import EnergyMeter
@@ -245,6 +290,10 @@ class EnergySession:
                         measurement = None
                     else:
                         measurement = state.setup + measurement + state.teardown
+            call_samples = [m.joules for m in state.rounds]
+            if measurement is not None and settings.phases == "all":
+                fixed = measurement.joules - median(state.rounds).joules  # setup + teardown
+                call_samples = [x + fixed for x in call_samples]
             entry = self._entry(
                 item.nodeid,
                 "test",
@@ -253,9 +302,10 @@ class EnergySession:
                 policy.tolerance,
                 state.error,
                 location,
+                call_samples,
             )
-            entry.rounds = policy.rounds
-            entry.samples = [m.joules for m in state.rounds] if measurement is not None else []
+            entry.rounds = max(len(state.rounds), 1)
+            entry.samples = call_samples[:MAX_SAMPLES] if measurement is not None else []
             state.entries.append(entry)
             if entry.is_finding:
                 findings.append((policy.on_exceed, Verdict(entry.status, entry.message), entry))
@@ -274,9 +324,12 @@ class EnergySession:
                 default_tolerance if tolerance is None else tolerance,
                 record.error if region_measurement is None else None,
                 location,
+                [m.joules for m in rounds],
             )
             entry.rounds = len(rounds)
-            entry.samples = [m.joules for m in rounds] if region_measurement is not None else []
+            entry.samples = (
+                [m.joules for m in rounds][:MAX_SAMPLES] if region_measurement is not None else []
+            )
             state.entries.append(entry)
             if entry.is_finding:
                 on_exceed = record.settings.on_exceed or default_on_exceed
@@ -320,6 +373,7 @@ class EnergySession:
         tolerance: float,
         error: str | None,
         location: tuple[str, int | None],
+        samples: Sequence[float] = (),
     ) -> Entry:
         settings = self.settings
         baseline = self.baseline_joules(entry_id)
@@ -342,6 +396,9 @@ class EnergySession:
             tolerance=tolerance,
             min_delta=settings.min_delta,
             intensity=settings.carbon_intensity,
+            samples=samples,
+            baseline_samples=self.baseline_samples(entry_id) if baseline is not None else (),
+            noise=self.noise,
         )
         entry.status = verdict.status
         entry.message = verdict.message

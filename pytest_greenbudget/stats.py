@@ -111,7 +111,9 @@ def within_sd(current: Sequence[float], baseline: Sequence[float], prior: NoiseP
     return math.sqrt((weight * prior.within**2 + sum(_sum_sq(s) for s in sets)) / (weight + dof))
 
 
-def log_sd(n: int, m: int, joules: float, baseline: float, within: float, prior: NoisePrior) -> float:
+def log_sd(
+    n: int, m: int, joules: float, baseline: float, within: float, prior: NoisePrior
+) -> float:
     """sd of log(median of n rounds / median of m baseline samples)."""
     var = prior.between**2 + within**2 * (_median_factor(n) + _median_factor(m))
     if prior.floor_j > 0:

@@ -117,7 +117,8 @@ def test_prior_for_reads_the_meters_declaration() -> None:
         pass
 
     class Set:
-        meters = [Declares(), Silent()]
+        def __init__(self) -> None:
+            self.meters = [Declares(), Silent()]
 
     assert prior_for(Declares()).between == 0.1
     assert prior_for(Silent()) is EXACT
