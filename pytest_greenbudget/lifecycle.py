@@ -54,6 +54,11 @@ def start_session(config: pytest.Config) -> EnergySession:
         raise pytest.UsageError(f"greenbudget: {exc}") from None
     meters = _meters(settings)
     profile = settings.profile or default_profile(meters.meters)
+    from pytest_greenbudget import instrumentation
+
+    instrumented = instrumentation.active(config)
+    if instrumented is not None:
+        profile += instrumentation.SUFFIX  # coverage's energy is not a plain run's
     workerinput = getattr(config, "workerinput", None)
     is_controller = workerinput is None and _uses_xdist(config)
     lock = lock_dir = None
@@ -85,6 +90,7 @@ def start_session(config: pytest.Config) -> EnergySession:
         baseline_samples=baseline_samples,
     )
     session.baseline_count = baseline.count(profile)
+    session.instrumentation = instrumented
     return session
 
 
@@ -105,7 +111,14 @@ def header_lines(session: EnergySession) -> list[str]:
     return [
         f"greenbudget: meters {meters}; profile {session.profile}; "
         f"baseline {baseline} ({count} entries in this profile); config {settings.source}"
-    ]
+    ] + (
+        [
+            f"greenbudget: instrumentation active ({session.instrumentation}): energy is "
+            f"compared with and saved into the profile {session.profile} only"
+        ]
+        if session.instrumentation
+        else []
+    )
 
 
 def _relative(path: Path, root: Path) -> str:

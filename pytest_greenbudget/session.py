@@ -97,6 +97,8 @@ class EnergySession:
         #: The lock's folder, created by the controller and removed by it at the end.
         self.lock_dir = lock_dir
         self.baseline_count = 0
+        #: Coverage or a profiler in effect (its words), or None (SPEC 12).
+        self.instrumentation: str | None = None
         self.entries: list[Entry] = []
         self.outcomes: dict[str, str] = {}
 

@@ -80,7 +80,8 @@ class Settings:
     warn_only: bool = False
     default_budget: Quantity | None = None
     tolerance: float = 0.10
-    min_delta: float = 0.5
+    #: Smaller changes are never findings; the noise model handles short tests (README).
+    min_delta: float = 0.02
     baseline_path: Path = Path(".greenbudget/baseline.json")
     carbon_intensity: float = WORLD_INTENSITY
     intensity_source: str = "world average"

@@ -20,6 +20,16 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 from pytest_greenbudget.carbon import CarbonDataError, codecarbon_data_dir
+from pytest_greenbudget.stats import NoisePrior
+
+#: The noise of CPU time as a measure of fixed work, measured with
+#: ``benchmarks/verdicts.py`` on a shared 2-vCPU KVM guest (quiet, and with a busy loop
+#: on the other core): the sd of log(rerun / saved run) between runs, the sd of log of
+#: one round within a run, and the CPU seconds of jitter of any one call (first-call
+#: and allocator effects, a garbage collection), priced at this meter's watts.
+CPU_TIME_BETWEEN_RUNS = 0.08
+CPU_TIME_WITHIN_RUN = 0.03
+CPU_TIME_JITTER_S = 0.004
 
 #: codecarbon's fallback when the CPU is not in its table: 4 W per logical CPU.
 WATTS_PER_LOGICAL_CPU = 4.0
@@ -128,6 +138,17 @@ class EstimateMeter:
         self.details = (
             f"CPU time x {self.tdp.watts:g} W TDP / {self.logical_cpus} logical CPUs "
             f"= {self.watts_per_cpu_second:.3g} W per busy CPU; TDP from {self.tdp.source}"
+        )
+        resolution = time.get_clock_info("process_time").resolution  # 15.6 ms on Windows
+        jitter_s = CPU_TIME_JITTER_S + resolution
+        self.noise = NoisePrior(
+            between=CPU_TIME_BETWEEN_RUNS,
+            within=CPU_TIME_WITHIN_RUN,
+            floor_j=jitter_s * self.watts_per_cpu_second,
+            source=(
+                f"CPU time of fixed work on a shared VM: +-{CPU_TIME_BETWEEN_RUNS:.0%} between "
+                f"runs, +-{CPU_TIME_WITHIN_RUN:.0%} between rounds, {jitter_s * 1000:.3g} ms a call"
+            ),
         )
 
     def read(self) -> Mapping[str, float]:
