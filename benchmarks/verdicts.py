@@ -59,16 +59,17 @@ SCALES = (1.1, 1.3, 2.0, 5.0)
 KERNELS = '''
 """Kernels of ML-style work; data is built at import (collection), not in the tests."""
 import numpy as np
-from threadpoolctl import threadpool_limits
-
-threadpool_limits(limits=1)
-
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
+
+# One BLAS/OpenMP thread, as examples/ does; after the imports, or it limits nothing.
+# (Without it, idle OpenMP threads spinning made one PCA test move 2.4x between runs.)
+threadpool_limits(limits=1)
 
 X, y = load_digits(return_X_y=True)
 XS = StandardScaler().fit_transform(X)
@@ -443,6 +444,30 @@ def print_tables(data: dict[str, Any], res: dict[str, Any]) -> None:
         print(markdown_table(headers, rows))
 
 
+def examples_reruns(count: int) -> dict[str, Any]:
+    """The examples' own suite, end to end with the real plugin: save once, rerun unchanged."""
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="gb-examples-")) / "examples"
+    shutil.copytree(REPO / "examples", folder, ignore=shutil.ignore_patterns(".greenbudget"))
+    env = clean_env(folder.parent / "pycache")
+    base = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    subprocess.run([*base, "--greenbudget-save"], cwd=folder, env=env, capture_output=True)
+    codes, statuses, rounds = [], [], []
+    for i in range(count):
+        report = folder / "energy.json"
+        proc = subprocess.run(
+            [*base, f"--greenbudget-json={report}"], cwd=folder, env=env, capture_output=True,
+            text=True,
+        )
+        codes.append(proc.returncode)
+        entries = json.loads(report.read_text())["entries"] if report.exists() else []
+        statuses += [e["status"] for e in entries]
+        rounds += [e["rounds"] for e in entries if e["kind"] == "test"]
+        print(f"  examples rerun {i + 1}/{count}: exit {proc.returncode}", flush=True)
+    return {"codes": codes, "statuses": statuses, "rounds": rounds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -453,7 +478,19 @@ def main() -> None:
     parser.add_argument("--scaled-runs", type=int, default=1)
     parser.add_argument("--json")
     parser.add_argument("--from-json")
+    parser.add_argument("--examples", type=int, default=0, metavar="N",
+                        help="only: the examples' suite, saved once and rerun N times")
     args = parser.parse_args()
+    if args.examples:
+        found = examples_reruns(args.examples)
+        failing = sum(code != 0 for code in found["codes"])
+        from collections import Counter
+
+        print(f"examples: {failing} of {len(found['codes'])} unchanged reruns exited non-zero; "
+              f"statuses {dict(Counter(found['statuses']))}; "
+              f"mean rounds per test {statistics.fmean(found['rounds']):.2f}")
+        write_json(args.json, found)
+        return
     if args.quick:
         args.tests, args.reruns, args.loaded_reruns, args.rounds = 16, 4, 2, 3
     if args.from_json:

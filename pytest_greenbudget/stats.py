@@ -34,6 +34,21 @@ from typing import Literal, NamedTuple
 #: real tails are heavier (a neighbour starting mid-run), which is what the margin is for.
 Z = 3.7
 
+#: The noise of the CPU time of fixed work, measured with ``benchmarks/verdicts.py`` on a
+#: shared 2-vCPU KVM guest (quiet, and with a busy loop on the other core): the sd of
+#: log(rerun / saved run) of one test between runs, the sd of log of one round within a
+#: run, and the CPU seconds of jitter of any one call (first calls, the allocator, a
+#: garbage collection). The ``estimate`` meter prices the jitter at its watts.
+CPU_TIME_BETWEEN_RUNS = 0.08
+CPU_TIME_WITHIN_RUN = 0.03
+CPU_TIME_JITTER_S = 0.0005
+
+#: Machine-wide counters (RAPL, codecarbon, NVML): the time the same work takes moves
+#: with the machine as its CPU time does, so the CPU-time figures are their prior too
+#: (not measured on hardware counters: the VM above has none). Their resolution is
+#: reported by ``below_resolution``; the spread of their rounds is measured.
+COUNTER_PRIOR_SOURCE = "the CPU-time noise of a shared VM, as for the estimate meter"
+
 #: The most rounds a suggestion ever names.
 MAX_SUGGESTED_ROUNDS = 50
 
@@ -60,6 +75,12 @@ class NoisePrior(NamedTuple):
 
 
 EXACT = NoisePrior()
+
+
+def counter_prior() -> NoisePrior:
+    return NoisePrior(
+        between=CPU_TIME_BETWEEN_RUNS, within=CPU_TIME_WITHIN_RUN, source=COUNTER_PRIOR_SOURCE
+    )
 
 
 def prior_for(meter: object) -> NoisePrior:

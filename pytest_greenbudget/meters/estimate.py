@@ -20,16 +20,12 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 from pytest_greenbudget.carbon import CarbonDataError, codecarbon_data_dir
-from pytest_greenbudget.stats import NoisePrior
-
-#: The noise of CPU time as a measure of fixed work, measured with
-#: ``benchmarks/verdicts.py`` on a shared 2-vCPU KVM guest (quiet, and with a busy loop
-#: on the other core): the sd of log(rerun / saved run) between runs, the sd of log of
-#: one round within a run, and the CPU seconds of jitter of any one call (first-call
-#: and allocator effects, a garbage collection), priced at this meter's watts.
-CPU_TIME_BETWEEN_RUNS = 0.08
-CPU_TIME_WITHIN_RUN = 0.03
-CPU_TIME_JITTER_S = 0.004
+from pytest_greenbudget.stats import (
+    CPU_TIME_BETWEEN_RUNS,
+    CPU_TIME_JITTER_S,
+    CPU_TIME_WITHIN_RUN,
+    NoisePrior,
+)
 
 #: codecarbon's fallback when the CPU is not in its table: 4 W per logical CPU.
 WATTS_PER_LOGICAL_CPU = 4.0
