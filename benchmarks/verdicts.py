@@ -43,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     PYTHON,
     REPO,
     clean_env,
@@ -187,7 +187,10 @@ def make_suite(folder: Path, count: int, rounds: int) -> dict[str, Any]:
         check=True,
     )
     costs: dict[str, float] = json.loads(proc.stdout)
-    lines = ["import os", "import gbkernels as k", "", "SCALE = float(os.environ.get('GB_SCALE', '1'))", ""]
+    lines = [
+        "import os", "import gbkernels as k", "",
+        "SCALE = float(os.environ.get('GB_SCALE', '1'))", "",
+    ]
     plan = {}
     for i, target in enumerate(targets(count)):
         fitting = [name for name, cost in costs.items() if cost * 10 <= target] or ["matmul"]
@@ -243,7 +246,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     loaded = [s for s in schedule if s[0]]
     quiet = _spread(quiet)
     loaded = _spread(loaded)
-    order = [x for pair in zip(quiet, loaded) for x in pair]
+    order = [x for pair in zip(quiet, loaded, strict=False) for x in pair]
     order += quiet[len(loaded):] + loaded[len(quiet):]
     runs = []
     t0 = time.perf_counter()
@@ -307,7 +310,7 @@ def _quantile_ci(x: Sequence[float], alpha: float = 0.01) -> tuple[float, float]
 
 
 def _mwu_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Mann-Whitney U p-value, normal approximation (asv uses the exact one for small n)."""
+    """Two-sided Mann-Whitney U p-value, normal approximation (asv: exact for small n)."""
     n, m = len(a), len(b)
     u = sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in a for y in b)
     mu, sd = n * m / 2, math.sqrt(n * m * (n + m + 1) / 12)
@@ -337,7 +340,7 @@ def rule_ours_factory() -> Rule:
     from pytest_greenbudget.stats import compare, prior_for
 
     prior = prior_for(EstimateMeter())
-    min_delta = Settings().min_delta
+    min_delta = Settings(rootdir=Path(".")).min_delta
 
     def rule(cur: Sequence[float], base: Sequence[float]) -> str:
         return compare(cur, base, tolerance=TOL, min_delta=min_delta, prior=prior).status
@@ -345,7 +348,9 @@ def rule_ours_factory() -> Rule:
     return rule
 
 
-def adaptive(rule: Rule, cur: Sequence[float], base: Sequence[float], max_rounds: int) -> tuple[str, int]:
+def adaptive(
+    rule: Rule, cur: Sequence[float], base: Sequence[float], max_rounds: int
+) -> tuple[str, int]:
     """The plugin's max_rounds loop: one more round while undecided, up to max_rounds."""
     k = 1
     while True:
@@ -419,21 +424,26 @@ def judge(data: dict[str, Any]) -> dict[str, Any]:
         walls = [r["wall"] for r in unchanged]
         results[("loaded" if busy else "quiet") + "_wall"] = statistics.median(walls)
         # between-run spread of log ratios against the baseline (first round), for the notes
-        logs = [math.log(r["tests"][t][0] / base["tests"][t][0]) for r in reruns for t in r["tests"]]
+        logs = [
+            math.log(r["tests"][t][0] / base["tests"][t][0]) for r in reruns for t in r["tests"]
+        ]
         results[("loaded" if busy else "quiet") + "_logsd"] = statistics.pstdev(logs)
     return results
 
 
 def print_tables(data: dict[str, Any], res: dict[str, Any]) -> None:
     rounds = data["rounds"]
-    print(f"\nMachine: {data['machine']}; {len(data['suite']['plan'])} tests, {rounds} rounds recorded")
+    count = len(data["suite"]["plan"])
+    print(f"\nMachine: {data['machine']}; {count} tests, {rounds} rounds recorded")
     for cond in ("quiet", "loaded"):
         print(f"\n### {cond} (sd of log ratio, 1 round: {res[cond + '_logsd']:.3f}; "
               f"median run {res[cond + '_wall']:.1f} s)\n")
-        headers = ["rule", "rounds", "false failures", "inconclusive"] + [f"{s:g}x regressed" for s in SCALES]
+        headers = ["rule", "rounds", "false failures", "inconclusive"]
+        headers += [f"{s:g}x regressed" for s in SCALES]
         rows = []
         for name, row in res[cond].items():
-            for k in [str(x) for x in sorted({1, rounds})] + (["adaptive"] if f"ff@adaptive" in row else []):
+            kinds = [str(x) for x in sorted({1, rounds})]
+            for k in kinds + (["adaptive"] if "ff@adaptive" in row else []):
                 ff = row[f"ff@{k}"]
                 inc = f"{ff[2]}" if k != "adaptive" else f"mean rounds {ff[2]:.2f}"
                 cells = [name, k if k != "adaptive" else f"1..{rounds}", f"{ff[0]}/{ff[1]}", inc]

@@ -80,8 +80,9 @@ class Settings:
     warn_only: bool = False
     default_budget: Quantity | None = None
     tolerance: float = 0.10
-    #: Smaller changes are never findings; the noise model handles short tests (README).
-    min_delta: float = 0.02
+    #: Smaller changes are never findings (1.25 ms of one CPU at 4 W); the noise model,
+    #: not this floor, keeps short tests from flapping (README, "Noise-aware verdicts").
+    min_delta: float = 0.005
     baseline_path: Path = Path(".greenbudget/baseline.json")
     carbon_intensity: float = WORLD_INTENSITY
     intensity_source: str = "world average"

@@ -39,7 +39,7 @@ Z = 3.7
 #: log(rerun / saved run) of one test between runs, the sd of log of one round within a
 #: run, and the CPU seconds of jitter of any one call (first calls, the allocator, a
 #: garbage collection). The ``estimate`` meter prices the jitter at its watts.
-CPU_TIME_BETWEEN_RUNS = 0.08
+CPU_TIME_BETWEEN_RUNS = 0.15
 CPU_TIME_WITHIN_RUN = 0.03
 CPU_TIME_JITTER_S = 0.0005
 

@@ -101,7 +101,7 @@ def test_change_within_noise_is_inconclusive_never_a_failure(noisy: Noisy) -> No
     assert result.ret == 0, result.stdout.str()
     entry = entries[ID]
     assert entry["status"] == "inconclusive"
-    expected = compare([13.0], [10.0], tolerance=0.1, min_delta=0.02, prior=PRIOR)
+    expected = compare([13.0], [10.0], tolerance=0.1, min_delta=0.005, prior=PRIOR)
     assert expected.status == "inconclusive" and expected.rounds_needed is not None
     assert entry["message"] == (
         f"energy change inconclusive: used 13 J, baseline 10 J ({expected.describe()})"

@@ -96,7 +96,7 @@ def test_defaults_without_pyproject(tmp_path: Path) -> None:
     assert s.warn_only is False
     assert s.default_budget is None
     assert s.tolerance == 0.10
-    assert s.min_delta == 0.02
+    assert s.min_delta == 0.005
     assert s.baseline_path == tmp_path / ".greenbudget" / "baseline.json"
     assert s.carbon_intensity == 475.0
     assert s.country is None
