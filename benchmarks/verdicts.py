@@ -475,6 +475,9 @@ def examples_reruns(count: int) -> dict[str, Any]:
         statuses += [e["status"] for e in entries]
         rounds += [e["rounds"] for e in entries if e["kind"] == "test"]
         print(f"  examples rerun {i + 1}/{count}: exit {proc.returncode}", flush=True)
+        for e in entries:
+            if e["status"] == "regressed":
+                print(f"    {e['id']} ({e['rounds']} rounds): {e['message']}", flush=True)
     return {"codes": codes, "statuses": statuses, "rounds": rounds}
 
 
