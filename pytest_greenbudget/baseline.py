@@ -10,7 +10,11 @@ Shape::
 
     {"schema": "greenbudget-baseline/1",
      "profiles": {"<profile>": {"machine": {...},
-                                "entries": {"<id>": {"joules": 12.3, "seconds": 0.5}}}}}
+                                "entries": {"<id>": {"joules": 12.3, "seconds": 0.5,
+                                                     "samples": [12.1, 12.3, 12.9]}}}}}
+
+``samples`` (the joules of each round of the saving run) is optional: files written
+before it existed stay valid, and their entries count as one reading.
 
 An entry of a test that recorded work (SPEC section 14) also has ``"work": {"count": n,
 "unit": "sample"}`` and ``"joules_per_unit"``, so later runs compare it per unit.
@@ -45,6 +49,9 @@ if TYPE_CHECKING:
     from pytest_greenbudget.work import UnitBaseline
 
 SCHEMA = "greenbudget-baseline/1"
+
+#: The most per-round samples an entry keeps (SPEC 7).
+MAX_SAMPLES = 50
 
 #: Profile slugs longer than this are shortened and given a hash suffix to stay unique.
 MAX_PROFILE_LENGTH = 60
@@ -97,6 +104,14 @@ class Baseline:
         from pytest_greenbudget.work import unit_baseline
 
         return unit_baseline(entry)
+
+    def samples(self, profile: str, entry_id: str) -> tuple[float, ...]:
+        """The saving run's rounds of one entry; empty when the file kept none."""
+        entry = self.entries(profile).get(entry_id)
+        raw = entry.get("samples") if entry is not None else None
+        if not isinstance(raw, list):
+            return ()
+        return tuple(float(x) for x in raw[:MAX_SAMPLES])
 
     def count(self, profile: str) -> int:
         """How many entries ``profile`` has (0 for an unknown profile)."""
@@ -229,6 +244,14 @@ def _entry_problem(entry: object) -> tuple[str, str, object] | None:
     per_unit = entry.get("joules_per_unit")
     if per_unit is not None and not _is_non_negative_number(per_unit):
         return ".joules_per_unit", "a non-negative number or null", per_unit
+    if "samples" in entry:
+        samples = entry["samples"]
+        if (
+            not isinstance(samples, list)
+            or not samples
+            or not all(_is_non_negative_number(x) for x in samples)
+        ):
+            return ".samples", "a non-empty list of non-negative numbers", samples
     return None
 
 

@@ -20,6 +20,11 @@ from pytest_greenbudget.settings import (
     Settings,
     parse_overrides,
 )
+from pytest_greenbudget.stats import EXACT, Comparison, NoisePrior, compare
+
+#: Without a max_rounds of its own, a test with rounds = N may run up to this x N rounds
+#: to decide a verdict the noise leaves open (a test with rounds = 1 is never repeated).
+DEFAULT_MAX_ROUNDS_FACTOR = 2
 
 MARKER = "energy_budget"
 MARKER_KEYWORDS = OVERRIDE_KEYS
@@ -39,10 +44,12 @@ class Policy(NamedTuple):
     on_exceed: OnExceed
     rounds: int
     warmup: int
+    #: Rounds this test may run to decide an undecided verdict (== rounds: never more).
+    max_rounds: int = 1
 
 
 def parse_marker(args: Sequence[object], kwargs: Mapping[str, object]) -> MarkerArgs:
-    """Validate ``energy_budget(budget=None, *, tolerance, on_exceed, rounds, warmup)``."""
+    """Validate ``energy_budget(budget=None, *, tolerance, on_exceed, rounds, warmup, ...)``."""
     where = "@pytest.mark.energy_budget"
     if len(args) > 1:
         raise MarkerError(f"{where} takes one positional argument (the budget), got {len(args)}")
@@ -75,12 +82,19 @@ def resolve_policy(settings: Settings, nodeid: str, marker: MarkerArgs | None) -
         return fallback
 
     on_exceed = "warn" if settings.warn_only else pick("on_exceed", settings.on_exceed)
+    rounds: int = pick("rounds", settings.rounds)  # type: ignore[assignment]
+    explicit = pick("max_rounds", settings.max_rounds)
+    if isinstance(explicit, int):
+        max_rounds = max(rounds, explicit)  # layers may disagree: rounds always run
+    else:
+        max_rounds = rounds * DEFAULT_MAX_ROUNDS_FACTOR if rounds > 1 else 1
     return Policy(
         budget=pick("budget", settings.default_budget),  # type: ignore[arg-type]
         tolerance=pick("tolerance", settings.tolerance),  # type: ignore[arg-type]
         on_exceed=on_exceed,  # type: ignore[arg-type]
-        rounds=pick("rounds", settings.rounds),  # type: ignore[arg-type]
+        rounds=rounds,
         warmup=pick("warmup", settings.warmup),  # type: ignore[arg-type]
+        max_rounds=max_rounds,
     )
 
 
@@ -109,13 +123,20 @@ def judge(
     intensity: float,
     per: str | None = None,
     budget_joules: float | None = None,
+    samples: Sequence[float] = (),
+    baseline_samples: Sequence[float] = (),
+    noise: NoisePrior = EXACT,
 ) -> Verdict:
-    """The verdict for a measurement; precedence over_budget > regressed > improved > ok > new.
+    """The verdict for a measurement (SPEC 8 precedence, SPEC 12 noise).
+
+    over_budget > regressed > inconclusive > improved > ok > new. ``samples`` are the
+    measured rounds (``joules`` is their median), ``baseline_samples`` the saving run's;
+    without them each side counts as one reading.
 
     Per unit of work (SPEC 14; ``work.choose`` picks the numbers): ``per`` is the work unit
-    of ``joules``, ``baseline_joules`` and ``min_delta`` when they are per unit, and
-    ``budget_joules`` (default ``joules``) is the figure compared with the budget, per unit
-    when ``budget.per`` is set.
+    of ``joules``, ``baseline_joules``, the samples and ``min_delta`` when they are per
+    unit, and ``budget_joules`` (default ``joules``) is the figure compared with the
+    budget, per unit when ``budget.per`` is set.
     """
     if budget is not None:
         used = joules if budget_joules is None else budget_joules
@@ -145,19 +166,47 @@ def judge(
         return format_per_unit(value, "energy", per)
 
     if baseline_joules is not None:
+        found = compare_to_baseline(
+            joules, baseline_joules, samples, baseline_samples, tolerance, min_delta, noise
+        )
         change = joules - baseline_joules
         relative = f"{change / baseline_joules * 100:+.0f} %" if baseline_joules > 0 else "new > 0"
         detail = (
             f"used {format_joules(joules)}, baseline {format_joules(baseline_joules)} "
-            f"({relative}, tolerance {tolerance * 100:g} %)"
+            f"({relative}, tolerance {tolerance * 100:g} %"
         )
-        if joules > baseline_joules * (1 + tolerance) and change > min_delta:
-            return Verdict("regressed", f"energy regression: {detail}")
-        if joules < baseline_joules * (1 - tolerance) and -change > min_delta:
+        noise_text = "" if noise.exact and found.noise_rel == 0 else (
+            f", noise +-{found.noise_rel * 100:.0f} %"
+        )
+        if found.status == "regressed":
+            return Verdict("regressed", f"energy regression: {detail}{noise_text})")
+        if found.status == "inconclusive":
+            return Verdict(
+                "inconclusive",
+                f"energy change inconclusive: used {format_joules(joules)}, baseline "
+                f"{format_joules(baseline_joules)} ({found.describe()})",
+            )
+        if found.status == "improved":
             return Verdict(
                 "improved",
-                f"energy improved: {detail}; run with --greenbudget-save to update the baseline",
+                f"energy improved: {detail}{noise_text}); "
+                "run with --greenbudget-save to update the baseline",
             )
     if budget is None and baseline_joules is None:
         return Verdict("new")
     return Verdict("ok")
+
+
+def compare_to_baseline(
+    joules: float,
+    baseline_joules: float,
+    samples: Sequence[float],
+    baseline_samples: Sequence[float],
+    tolerance: float,
+    min_delta: float,
+    noise: NoisePrior,
+) -> Comparison:
+    """stats.compare on the rounds, falling back to the single numbers where none were kept."""
+    current = list(samples) or [joules]
+    base = list(baseline_samples) or [baseline_joules]
+    return compare(current, base, tolerance=tolerance, min_delta=min_delta, prior=noise)

@@ -61,6 +61,11 @@ def start_session(config: pytest.Config) -> EnergySession:
         raise pytest.UsageError(f"greenbudget: {exc}") from None
     meters = _meters(settings)
     profile = settings.profile or default_profile(meters.meters)
+    from pytest_greenbudget import instrumentation
+
+    instrumented = instrumentation.active(config)
+    if instrumented is not None:
+        profile += instrumentation.SUFFIX  # coverage's energy is not a plain run's
     workerinput = getattr(config, "workerinput", None)
     is_controller = workerinput is None and _uses_xdist(config)
     lock = lock_dir = None
@@ -77,6 +82,9 @@ def start_session(config: pytest.Config) -> EnergySession:
     def baseline_joules(entry_id: str, _baseline: Baseline = baseline) -> float | None:
         return _baseline.joules(profile, entry_id)
 
+    def baseline_samples(entry_id: str, _baseline: Baseline = baseline) -> tuple[float, ...]:
+        return _baseline.samples(profile, entry_id)
+
     session = EnergySession(
         settings,
         meters,
@@ -86,6 +94,7 @@ def start_session(config: pytest.Config) -> EnergySession:
         is_controller=is_controller,
         lock=lock,
         lock_dir=lock_dir,
+        baseline_samples=baseline_samples,
     )
     session.baseline_count = baseline.count(profile)
     if not session.baseline_count:
@@ -97,6 +106,7 @@ def start_session(config: pytest.Config) -> EnergySession:
                 "(save a new baseline with --greenbudget-save)"
             )
     session.baseline_per_unit = lambda entry_id: baseline.per_unit(profile, entry_id)
+    session.instrumentation = instrumented
     return session
 
 
@@ -122,6 +132,11 @@ def header_lines(session: EnergySession) -> list[str]:
         f"greenbudget: meters {meters}; profile {session.profile}; "
         f"baseline {baseline} ({count} entries in this profile); config {settings.source}"
     ]
+    if session.instrumentation:
+        lines.append(
+            f"greenbudget: instrumentation active ({session.instrumentation}): energy is "
+            f"compared with and saved into the profile {session.profile} only"
+        )
     for meter in session.meters.meters:
         note = getattr(meter, "note", None)
         if isinstance(note, str) and note:
@@ -193,11 +208,17 @@ def github_lines(session: EnergySession) -> list[str]:
     rootdir, workspace = str(session.settings.rootdir), os.environ.get("GITHUB_WORKSPACE")
     lines = []
     for entry in session.entries:
-        if not entry.is_finding:
+        if not entry.is_finding and entry.status != "inconclusive":
             continue
         path, line = entry.location
         path = repository_path(rootdir, path, workspace)
-        level: Literal["error", "warning"] = "error" if entry.failed_for_energy else "warning"
+        level: Literal["error", "warning", "notice"] = (
+            "notice"
+            if entry.status == "inconclusive"  # a change the noise cannot decide: never a failure
+            else "error"
+            if entry.failed_for_energy
+            else "warning"
+        )
         lines.append(
             annotation(
                 level,
@@ -301,6 +322,7 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
             "joules": e.joules,
             "seconds": e.seconds,
             **baseline_fields(e.work, e.joules_per_unit),
+            **({"samples": e.samples} if e.samples else {}),
         }
         for e in session.entries
         if e.outcome == "passed" and e.joules is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +23,7 @@ from pytest_greenbudget.budget import (
     MarkerError,
     Policy,
     Verdict,
+    compare_to_baseline,
     judge,
     parse_marker,
     resolve_policy,
@@ -34,8 +35,9 @@ from pytest_greenbudget.meters.base import MeterError
 from pytest_greenbudget.outcome import fail_report, spec_outcome, worse
 from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import Settings
+from pytest_greenbudget.stats import NoisePrior, prior_for
 from pytest_greenbudget.warning import EnergyBudgetWarning
-from pytest_greenbudget.work import PerUnit, UnitBaseline, WorkLog, choose, per_unit
+from pytest_greenbudget.work import Figures, PerUnit, UnitBaseline, WorkLog, choose, per_unit
 
 if TYPE_CHECKING:
     from pytest_greenbudget.fixture import EnergyMeter, RegionRecord
@@ -90,6 +92,8 @@ class ItemState:
 
 
 ITEM_STATE = pytest.StashKey[ItemState]()
+#: At most this many rounds' joules are kept in an entry's ``samples`` (SPEC 7).
+MAX_SAMPLES = 50
 
 
 class EnergySession:
@@ -106,11 +110,17 @@ class EnergySession:
         is_controller: bool = False,
         lock: SessionLock | None = None,
         lock_dir: Path | None = None,
+        baseline_samples: Callable[[str], Sequence[float]] | None = None,
+        noise: NoisePrior | None = None,
     ) -> None:
         self.settings = settings
         self.meters = meters
         self.profile = profile
         self.baseline_joules = baseline_joules
+        #: The saving run's rounds of an entry (empty: only its joules were kept).
+        self.baseline_samples = baseline_samples or (lambda _id: ())
+        #: What the meters declare of their noise (SPEC 12); exact for a silent meter.
+        self.noise = noise if noise is not None else prior_for(meters)
         self.is_worker = is_worker
         #: The xdist controller: it runs no test and collects entries from workers' reports.
         self.is_controller = is_controller
@@ -121,6 +131,8 @@ class EnergySession:
         self.baseline_count = 0
         #: The baseline's per-unit figure of an entry id (set by lifecycle; SPEC section 14).
         self.baseline_per_unit: Callable[[str], UnitBaseline | None] = lambda _id: None
+        #: Coverage or a profiler in effect (its words), or None (SPEC 12).
+        self.instrumentation: str | None = None
         self.entries: list[Entry] = []
         self.outcomes: dict[str, str] = {}
         #: When the session started (the JSON report's run.started and history file name).
@@ -262,8 +274,43 @@ class EnergySession:
                         measured = self._measure(state, before)
                         if measured is not None:
                             state.rounds.append(measured)
+            # More rounds to decide (SPEC 12): after pytest's own call, with the same
+            # fixtures, while the rounds so far leave the verdict inconclusive.
+            index = rounds
+            while policy is not None and index < policy.max_rounds and self._undecided(item, state):
+                state.round_index = index
+                before = self._read(state)
+                try:
+                    item.runtest()
+                finally:
+                    measured = self._measure(state, before)
+                    if measured is not None:
+                        state.rounds.append(measured)
+                index += 1
         state.call_passed = True
         return result
+
+    def _undecided(self, item: pytest.Item, state: ItemState) -> bool:
+        """True when the call rounds so far make this test's baseline verdict inconclusive."""
+        policy = state.policy
+        if policy is None or state.error is not None or not state.rounds:
+            return False
+        if self.settings.phases == "all":
+            return False  # setup and teardown are part of the verdict and not measured yet
+        baseline = self.baseline_joules(item.nodeid)
+        if baseline is None:
+            return False
+        samples = [m.joules for m in state.rounds]
+        found = compare_to_baseline(
+            median(state.rounds).joules,
+            baseline,
+            samples,
+            self.baseline_samples(item.nodeid),
+            policy.tolerance,
+            self.settings.min_delta,
+            self.noise,
+        )
+        return found.status == "inconclusive"
 
     def energy_meter(self, state: ItemState, nodeid: str = "") -> EnergyMeter:
         from pytest_greenbudget.fixture import EnergyMeter
@@ -320,6 +367,10 @@ class EnergySession:
                 if state.work.unit is not None
                 else None
             )
+            call_samples = [m.joules for m in state.rounds]
+            if measurement is not None and settings.phases == "all":
+                fixed = measurement.joules - median(state.rounds).joules  # setup + teardown
+                call_samples = [x + fixed for x in call_samples]
             entry = self._entry(
                 item.nodeid,
                 "test",
@@ -328,12 +379,13 @@ class EnergySession:
                 policy.tolerance,
                 state.error,
                 location,
+                call_samples,
                 work=work,
                 budget_is_default=state.budget_is_default,
                 problems=problems,
             )
-            entry.rounds = policy.rounds
-            entry.samples = [m.joules for m in state.rounds] if measurement is not None else []
+            entry.rounds = max(len(state.rounds), 1)
+            entry.samples = call_samples[:MAX_SAMPLES] if measurement is not None else []
             state.entries.append(entry)
             if entry.is_finding:
                 findings.append((policy.on_exceed, Verdict(entry.status, entry.message), entry))
@@ -351,11 +403,14 @@ class EnergySession:
                 default_tolerance if tolerance is None else tolerance,
                 record.error if region_measurement is None else None,
                 location,
+                [m.joules for m in rounds],
                 work=per_unit({i: m.joules for i, m in record.rounds.items()}, record.work),
                 problems=problems,
             )
             entry.rounds = len(rounds)
-            entry.samples = [m.joules for m in rounds] if region_measurement is not None else []
+            entry.samples = (
+                [m.joules for m in rounds][:MAX_SAMPLES] if region_measurement is not None else []
+            )
             state.entries.append(entry)
             if entry.is_finding:
                 on_exceed = record.settings.on_exceed or default_on_exceed
@@ -424,6 +479,7 @@ class EnergySession:
         tolerance: float,
         error: str | None,
         location: tuple[str, int | None],
+        samples: Sequence[float] = (),
         *,
         work: PerUnit | None = None,
         budget_is_default: bool = False,
@@ -469,6 +525,9 @@ class EnergySession:
             intensity=settings.carbon_intensity,
             per=figures.per,
             budget_joules=figures.budget_joules,
+            samples=samples if figures.per is None or work is None else work.samples,
+            baseline_samples=self._baseline_samples(entry_id, baseline, figures),
+            noise=self.noise,
         )
         entry.status = verdict.status
         entry.message = verdict.message
@@ -491,6 +550,24 @@ class EnergySession:
         entry.domains = dict(measurement.domains)
         entry.below_resolution = measurement.seconds < self.meters.resolution_s
         return entry
+
+    def _baseline_samples(
+        self, entry_id: str, baseline: float | None, figures: Figures
+    ) -> Sequence[float]:
+        """The saving run's rounds, per unit when the verdict compares per unit.
+
+        The baseline keeps its rounds' totals; scaled to its per-unit figure they keep
+        their relative spread, which is all the noise estimate reads.
+        """
+        if baseline is None or figures.baseline_joules is None:
+            return ()
+        samples = self.baseline_samples(entry_id)
+        if figures.per is None:
+            return samples
+        if baseline <= 0:
+            return ()
+        scale = figures.baseline_joules / baseline
+        return [x * scale for x in samples]
 
     # -- collecting results (controller side) -----------------------------------------
 

@@ -36,6 +36,7 @@ TABLE_KEYS = (
     "carbon_intensity",
     "country",
     "rounds",
+    "max_rounds",
     "warmup",
     "phases",
     "measure_all",
@@ -47,7 +48,7 @@ TABLE_KEYS = (
     "budgets",
 )
 #: What a marker, a budgets pattern or a region may set for itself.
-OVERRIDE_KEYS = ("budget", "tolerance", "on_exceed", "rounds", "warmup")
+OVERRIDE_KEYS = ("budget", "tolerance", "on_exceed", "rounds", "warmup", "max_rounds")
 
 
 class SettingError(ValueError):
@@ -63,6 +64,7 @@ class Overrides:
     on_exceed: OnExceed | None = None
     rounds: int | None = None
     warmup: int | None = None
+    max_rounds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,16 @@ class Settings:
     warn_only: bool = False
     default_budget: Quantity | None = None
     tolerance: float = 0.10
-    min_delta: float = 0.5
+    #: Smaller changes are never findings (1.25 ms of one CPU at 4 W); the noise model,
+    #: not this floor, keeps short tests from flapping (README, "Noise-aware verdicts").
+    min_delta: float = 0.005
     baseline_path: Path = Path(".greenbudget/baseline.json")
     carbon_intensity: float = WORLD_INTENSITY
     intensity_source: str = "world average"
     country: str | None = None
     rounds: int = 1
+    #: None: not set, so only a test with rounds > 1 may run more rounds to decide.
+    max_rounds: int | None = None
     warmup: int = 0
     phases: Phases = "call"
     measure_all: bool = False
@@ -254,6 +260,7 @@ _OVERRIDE_CHECKS: dict[str, Callable[[object], object]] = {
     "on_exceed": lambda raw: as_on_exceed(raw),
     "rounds": _as_rounds,
     "warmup": _as_warmup,
+    "max_rounds": _as_rounds,
 }
 
 
@@ -267,6 +274,10 @@ def parse_overrides(values: Mapping[str, object]) -> dict[str, Any]:
                 parsed[key] = check(raw)
             except SettingError as exc:
                 raise OverrideError(key, raw, exc) from None
+    rounds, max_rounds = parsed.get("rounds"), parsed.get("max_rounds")
+    if rounds is not None and max_rounds is not None and max_rounds < rounds:
+        problem = SettingError(f"must be >= rounds ({rounds}), got {max_rounds}")
+        raise OverrideError("max_rounds", values.get("max_rounds"), problem)
     return parsed
 
 
@@ -527,6 +538,10 @@ def _load_settings(config: pytest.Config) -> Settings:
             raise pytest.UsageError(f"greenbudget: --greenbudget-summary: {exc}") from None
 
     defaults = Settings(rootdir=rootdir)
+    rounds = _first(table.get("rounds", _as_rounds), defaults.rounds)
+    max_rounds = table.get("max_rounds", _as_rounds)
+    if max_rounds is not None and max_rounds < rounds:
+        raise table.error("max_rounds", f"must be >= rounds ({rounds}), got {max_rounds}")
     return Settings(
         rootdir=rootdir,
         source=str(path) if path is not None else "built-in defaults",
@@ -541,7 +556,8 @@ def _load_settings(config: pytest.Config) -> Settings:
         carbon_intensity=_first(intensity, defaults.carbon_intensity),
         intensity_source=intensity_source,
         country=country.upper() if country else None,
-        rounds=_first(table.get("rounds", _as_rounds), defaults.rounds),
+        rounds=rounds,
+        max_rounds=max_rounds,
         warmup=_first(table.get("warmup", _as_warmup), defaults.warmup),
         phases=table.get("phases", as_phases) or defaults.phases,
         measure_all=bool(config.getoption("greenbudget_all")) or bool(measure_all),

@@ -28,7 +28,9 @@ WHERE = "@pytest.mark.energy_budget"
 
 def test_marker_name_and_keywords() -> None:
     assert MARKER == "energy_budget"
-    assert MARKER_KEYWORDS == ("budget", "tolerance", "on_exceed", "rounds", "warmup")
+    assert MARKER_KEYWORDS == (
+        "budget", "tolerance", "on_exceed", "rounds", "warmup", "max_rounds"
+    )
 
 
 # -- parse_marker -----------------------------------------------------------------------
@@ -219,7 +221,7 @@ def test_table_values_apply_to_marked_test() -> None:
     s = make_settings(default_budget=Quantity("energy", 99.0), tolerance=0.3, on_exceed="warn",
                       rounds=4, warmup=2)
     assert resolve_policy(s, NODE, MarkerArgs()) == Policy(
-        Quantity("energy", 99.0), 0.3, "warn", 4, 2
+        Quantity("energy", 99.0), 0.3, "warn", 4, 2, 8
     )
 
 
@@ -235,12 +237,16 @@ def test_marker_beats_pattern_beats_table() -> None:
     )
     # the longer pattern wins over the shorter; fields it lacks come from the table,
     # not from the shorter pattern
-    assert resolve_policy(s, NODE, None) == Policy(Quantity("energy", 30.0), 0.3, "warn", 5, 2)
+    assert resolve_policy(s, NODE, None) == Policy(
+        Quantity("energy", 30.0), 0.3, "warn", 5, 2, 10
+    )
     marker = MarkerArgs(budget=Quantity("energy", 10.0), rounds=2)
-    assert resolve_policy(s, NODE, marker) == Policy(Quantity("energy", 10.0), 0.3, "warn", 2, 2)
+    assert resolve_policy(s, NODE, marker) == Policy(
+        Quantity("energy", 10.0), 0.3, "warn", 2, 2, 4
+    )
     marker2 = MarkerArgs(tolerance=0.0, on_exceed="fail", warmup=0)
     assert resolve_policy(s, NODE, marker2) == Policy(
-        Quantity("energy", 30.0), 0.0, "fail", 5, 0
+        Quantity("energy", 30.0), 0.0, "fail", 5, 0, 10
     )
 
 
@@ -466,3 +472,22 @@ def test_judge_matches_the_spec_rules(joules: float, budget: float | None,
         expected = "ok"
     assert v.status == expected
     assert (v.message is not None) == (expected in ("over_budget", "regressed", "improved"))
+
+
+def test_max_rounds_only_for_tests_that_allow_repeated_calls() -> None:
+    # rounds = 1 and no max_rounds: never repeated
+    assert resolve_policy(make_settings(), NODE, MarkerArgs()).max_rounds == 1  # type: ignore[union-attr]
+    # the key, a pattern or a marker allows it; rounds always run
+    s = make_settings(max_rounds=5)
+    assert resolve_policy(s, NODE, MarkerArgs()).max_rounds == 5  # type: ignore[union-attr]
+    assert resolve_policy(s, NODE, MarkerArgs(rounds=7)).max_rounds == 7  # type: ignore[union-attr]
+    s = make_settings(patterns=(Pattern("tests/*", max_rounds=3),))
+    assert resolve_policy(s, NODE, None).max_rounds == 3  # type: ignore[union-attr]
+    assert resolve_policy(s, NODE, MarkerArgs(max_rounds=9)).max_rounds == 9  # type: ignore[union-attr]
+
+
+def test_marker_max_rounds_below_rounds_is_an_error() -> None:
+    with pytest.raises(MarkerError, match=r"max_rounds=2.*must be >= rounds \(3\)"):
+        parse_marker((), {"rounds": 3, "max_rounds": 2})
+    with pytest.raises(MarkerError, match="max_rounds=0"):
+        parse_marker((), {"max_rounds": 0})

@@ -515,10 +515,14 @@ def test_less_work_is_improved_passes_and_suggests_saving(gb: Any) -> None:
 @pytest.mark.parametrize(
     ("toml", "used", "status"),
     [
-        ("", 1.4, "ok"),  # +40 % but only 0.4 J: below the default min_delta of 0.5 J
-        ("", 0.6, "ok"),  # -40 %, 0.4 J: no improvement either
-        ("", 1.6, "regressed"),  # +60 % and 0.6 J
-        ("", 0.4, "improved"),  # -60 % and 0.6 J
+        ("", 1.004, "ok"),  # +0.4 %, 0.004 J: below tolerance and the default min_delta
+        ('min_delta = "0.5 J"\n', 1.4, "ok"),  # +40 % but only 0.4 J
+        ('min_delta = "0.5 J"\n', 0.6, "ok"),  # -40 %, 0.4 J: no improvement either
+        ('min_delta = "0.5 J"\n', 1.6, "regressed"),  # +60 % and 0.6 J
+        ('min_delta = "0.5 J"\n', 0.4, "improved"),  # -60 % and 0.6 J
+        ("", 1.4, "regressed"),  # the default 5 mJ does not hide +40 % of 1 J
+        ("tolerance = 0\n", 1.0049, "ok"),  # 4.9 mJ < 5 mJ
+        ("tolerance = 0\n", 1.0051, "regressed"),
         ('min_delta = "0.1 J"\n', 1.4, "regressed"),
         ('min_delta = "0.1 J"\n', 0.6, "improved"),
         ('min_delta = "1 kJ"\n', 1.6, "ok"),

@@ -251,7 +251,9 @@ def test_regression_tolerance_min_delta_and_improvement(gb, monkeypatch) -> None
     assert "--greenbudget-save" in doc["entries"][0]["message"]
 
     # min_delta: +40 % but only 0.4 J more is no regression
-    gb.pytester.makepyprojecttoml('[tool.greenbudget]\nbaseline = "small.json"\n')
+    gb.pytester.makepyprojecttoml(
+        '[tool.greenbudget]\nbaseline = "small.json"\nmin_delta = "0.5 J"\n'
+    )
     monkeypatch.setenv("GB_SPEND", "1")
     gb.run("--greenbudget-save").assert_outcomes(passed=1)
     monkeypatch.setenv("GB_SPEND", "1.4")

@@ -99,7 +99,7 @@ def test_defaults_without_pyproject(tmp_path: Path) -> None:
     assert s.warn_only is False
     assert s.default_budget is None
     assert s.tolerance == 0.10
-    assert s.min_delta == 0.5
+    assert s.min_delta == 0.005
     assert s.baseline_path == tmp_path / ".greenbudget" / "baseline.json"
     assert s.carbon_intensity == 475.0
     assert s.country is None
@@ -231,6 +231,9 @@ BAD_VALUES = [
     ("rounds", "2.0"),
     ("rounds", '"3"'),
     ("rounds", "true"),
+    ("max_rounds", "0"),
+    ("max_rounds", "2.5"),
+    ("max_rounds", '"5"'),
     ("warmup", "-1"),
     ("warmup", "1.5"),
     ("warmup", "false"),
@@ -431,6 +434,8 @@ def test_budgets_table(tmp_path: Path) -> None:
     ("{ rounds = 0 }", "rounds"),
     ("{ warmup = -1 }", "warmup"),
     ("{ rounds = 1.5 }", "rounds"),
+    ("{ max_rounds = 0 }", "max_rounds"),
+    ("{ rounds = 5, max_rounds = 2 }", "must be >= rounds (5)"),
     ("{ meter = 'rapl' }", "meter"),
     ("{ budjet = '5 J' }", "did you mean 'budget'"),
 ])
@@ -442,7 +447,9 @@ def test_bad_pattern_entry(tmp_path: Path, value: str, fragment: str) -> None:
 
 
 def test_pattern_keys() -> None:
-    assert set(OVERRIDE_KEYS) == {"budget", "tolerance", "on_exceed", "rounds", "warmup"}
+    assert set(OVERRIDE_KEYS) == {
+        "budget", "tolerance", "on_exceed", "rounds", "warmup", "max_rounds"
+    }
 
 
 def _settings(*patterns: str) -> Settings:
@@ -631,3 +638,10 @@ def test_datetime_value_is_usage_error(tmp_path: Path) -> None:
     text = usage_error(tmp_path, "[tool.greenbudget]\ntolerance = 1979-05-27\n")
     assert "tolerance" in text
     assert repr(datetime.date(1979, 5, 27)) in text
+
+
+def test_max_rounds_key(tmp_path: Path) -> None:
+    assert load(tmp_path).max_rounds is None
+    assert load(tmp_path, "[tool.greenbudget]\nmax_rounds = 6\n").max_rounds == 6
+    text = usage_error(tmp_path, "[tool.greenbudget]\nrounds = 3\nmax_rounds = 2\n")
+    assert "max_rounds" in text and "must be >= rounds (3), got 2" in text

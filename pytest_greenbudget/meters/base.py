@@ -13,7 +13,10 @@ class Meter(Protocol):
     Optional attributes, read with ``getattr``: ``per_process`` (bool, default False:
     the meter counts the whole machine), ``resolution_s`` (float: windows shorter than
     this are flagged as below the meter's resolution), ``details`` (a one-line
-    description for the report, e.g. where the TDP came from) and ``close()``.
+    description for the report, e.g. where the TDP came from), ``noise`` (a
+    ``pytest_greenbudget.stats.NoisePrior``: what is known of the meter's noise on this
+    kind of machine; without it readings are trusted to repeat exactly, SPEC 12) and
+    ``close()``.
     """
 
     name: str

@@ -30,6 +30,12 @@ except ImportError:  # pragma: no cover - Windows
 
 from pytest_greenbudget.carbon import CarbonDataError, codecarbon_data_dir
 from pytest_greenbudget.meters.base import MeterError
+from pytest_greenbudget.stats import (
+    CPU_TIME_BETWEEN_RUNS,
+    CPU_TIME_JITTER_S,
+    CPU_TIME_WITHIN_RUN,
+    NoisePrior,
+)
 
 # The real clocks, bound at import, before a test can patch them (monkeypatch, freezegun).
 # Partials, not the functions: freezegun replaces every module attribute that *is* one.
@@ -313,6 +319,17 @@ class EstimateMeter:
         self.details = (
             f"CPU time x {self.watts_per_cpu_second:.3g} W per busy logical CPU "
             f"for {self.model!r}: {self.watts.source}"
+        )
+        resolution = time.get_clock_info("process_time").resolution  # 15.6 ms on Windows
+        jitter_s = CPU_TIME_JITTER_S + resolution
+        self.noise = NoisePrior(
+            between=CPU_TIME_BETWEEN_RUNS,
+            within=CPU_TIME_WITHIN_RUN,
+            floor_j=jitter_s * self.watts_per_cpu_second,
+            source=(
+                f"CPU time of fixed work on a shared VM: +-{CPU_TIME_BETWEEN_RUNS:.0%} between "
+                f"runs, +-{CPU_TIME_WITHIN_RUN:.0%} between rounds, {jitter_s * 1000:.3g} ms a call"
+            ),
         )
 
     def read(self) -> Mapping[str, float]:

@@ -43,6 +43,7 @@ from typing import Any
 
 from pytest_greenbudget.meters import sanity
 from pytest_greenbudget.meters.base import MeterError, MeterUnavailable
+from pytest_greenbudget.stats import counter_prior
 
 __all__ = [
     "PROBE_S",
@@ -236,6 +237,7 @@ class NvmlMeter:
     estimated = False  # set per instance: True when any GPU is power-sampled
     per_process = False
     resolution_s = 0.1
+    noise = counter_prior()  # SPEC 12: see stats.py
 
     def __init__(self) -> None:
         pynvml = _import_pynvml()

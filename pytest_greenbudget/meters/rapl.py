@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from pytest_greenbudget.meters.base import MeterError, MeterUnavailable
+from pytest_greenbudget.stats import counter_prior
 
 __all__ = ["ENV_ROOT", "PERMISSION_FIX", "RaplMeter", "RaplZone"]
 
@@ -171,6 +172,7 @@ class RaplMeter:
     estimated = False
     per_process = False
     resolution_s = 0.001
+    noise = counter_prior()  # SPEC 12: see stats.py
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         if root is not None:
