@@ -527,7 +527,7 @@ class EnergySession:
             budget_joules=figures.budget_joules,
             samples=samples if figures.per is None or work is None else work.samples,
             baseline_samples=self._baseline_samples(entry_id, baseline, figures),
-            noise=self.noise,
+            noise=self._noise_for(figures, measurement.joules),
         )
         entry.status = verdict.status
         entry.message = verdict.message
@@ -550,6 +550,17 @@ class EnergySession:
         entry.domains = dict(measurement.domains)
         entry.below_resolution = measurement.seconds < self.meters.resolution_s
         return entry
+
+    def _noise_for(self, figures: Figures, joules: float) -> NoisePrior:
+        """The meter's prior, its per-reading floor shared over the work when per unit.
+
+        The floor is joules of one reading; compared per unit, the figures are joules per
+        unit, so the floor is too (this run's count stands in for the baseline's).
+        """
+        noise = self.noise
+        if figures.per is None or noise.floor_j == 0 or joules <= 0:
+            return noise
+        return noise._replace(floor_j=noise.floor_j * figures.joules / joules)
 
     def _baseline_samples(
         self, entry_id: str, baseline: float | None, figures: Figures

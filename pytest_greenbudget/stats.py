@@ -190,7 +190,8 @@ def compare(
     ratio = joules / base if base > 0 else (math.inf if joules > 0 else 1.0)
     within = within_sd(current, baseline, prior)
     sd = log_sd(n, m, joules, base, within, prior)
-    noise_rel = math.expm1(z * sd) if math.isfinite(sd) else math.inf
+    # A noise past e^700 (a floor far above the figure) is "unbounded", not an OverflowError.
+    noise_rel = math.expm1(z * sd) if math.isfinite(sd) and z * sd < 700 else math.inf
 
     def decided(sd_: float) -> bool:
         if sd_ == 0:

@@ -308,3 +308,60 @@ def test_exact_meter_keeps_the_threshold_rules(gb: Any) -> None:
     result.stdout.fnmatch_lines(
         ["*energy regression: used 11.1 J, baseline 10 J (+11 %, tolerance 10 %)*"]
     )
+
+
+PER_UNIT_METER = '''
+from pytest_greenbudget.stats import NoisePrior
+
+TOTAL = [0.0]
+
+
+class FlooredMeter:
+    """1 J per call round, with a per-reading floor of 1 mJ, like the estimate meter's."""
+
+    name = "floored"
+    estimated = True
+    per_process = True
+    noise = NoisePrior(between=0.05, within=0.05, floor_j=1e-3, source="the test's meter")
+
+    def read(self):
+        return {"cpu": TOTAL[0]}
+'''
+
+
+def test_per_unit_verdicts_share_the_floor_over_the_work(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compared per unit (1e6 samples a round), the 1 mJ floor of a reading is 1 nJ a sample.
+
+    Before: the floor was set against microjoules per sample, the noise overflowed, and
+    every unchanged rerun of a per-unit test failed with an OverflowError.
+    """
+    pytester.makepyfile(flooredmeter=PER_UNIT_METER)
+    pytester.makepyfile(
+        test_pu='''
+        import os
+        import pytest
+        import flooredmeter
+
+        @pytest.mark.energy_budget("5 uJ/sample")
+        def test_batch(energy_meter):
+            flooredmeter.TOTAL[0] += float(os.environ.get("JOULES", "1"))
+            energy_meter.work(1_000_000, "sample")
+        '''
+    )
+    args = ("-p", "no:hypothesispytest", "--greenbudget-meter=flooredmeter:FlooredMeter",
+            "--greenbudget-profile=p", "-p", "no:cacheprovider")
+    pytester.runpytest_subprocess(*args, "--greenbudget-save").assert_outcomes(passed=1)
+    report = pytester.path / "r.json"
+    result = pytester.runpytest_subprocess(*args, f"--greenbudget-json={report}")
+    result.assert_outcomes(passed=1)
+    (entry,) = json.loads(report.read_text())["entries"]
+    assert entry["status"] == "ok"
+    assert entry["joules_per_unit"] == pytest.approx(1e-6)
+    # Three times the energy per sample is far past the noise: decided, not inconclusive.
+    monkeypatch.setenv("JOULES", "3")
+    result = pytester.runpytest_subprocess(*args, f"--greenbudget-json={report}")
+    result.assert_outcomes(failed=1)
+    (entry,) = json.loads(report.read_text())["entries"]
+    assert entry["status"] == "regressed"

@@ -129,3 +129,10 @@ def test_prior_for_reads_the_meters_declaration() -> None:
 def test_compare_needs_samples() -> None:
     with pytest.raises(ValueError):
         compare([], [1.0], tolerance=0.1, min_delta=0, prior=EXACT)
+
+
+def test_a_floor_far_above_the_figures_is_unbounded_noise_not_an_overflow() -> None:
+    prior = NoisePrior(between=0.05, within=0.1, floor_j=1e-3)
+    found = compare([2e-6], [1e-6], tolerance=0.1, min_delta=0.0, prior=prior)
+    assert found.status == "inconclusive"
+    assert math.isinf(found.noise_rel)
