@@ -38,7 +38,9 @@ Z = 3.7
 #: shared 2-vCPU KVM guest (quiet, and with a busy loop on the other core): the sd of
 #: log(rerun / saved run) of one test between runs, the sd of log of one round within a
 #: run, and the CPU seconds of jitter of any one call (first calls, the allocator, a
-#: garbage collection). The ``estimate`` meter prices the jitter at its watts.
+#: garbage collection). The ``estimate`` meter prices the jitter at its watts. 0.15 is the
+#: median per-test sd while the VM was shared (0.14 to 0.17); alone, the typical sd is
+#: 0.06 but 0.2 % of unchanged log ratios reach +-0.46, inside Z x 0.15 (README, "Noise").
 CPU_TIME_BETWEEN_RUNS = 0.15
 CPU_TIME_WITHIN_RUN = 0.03
 CPU_TIME_JITTER_S = 0.0005
