@@ -105,6 +105,18 @@ class Baseline:
 
         return unit_baseline(entry)
 
+    def seconds(self, profile: str, entry_id: str) -> float | None:
+        """The recorded seconds of one entry (None when not timed or not there)."""
+        entry = self.entries(profile).get(entry_id)
+        value = entry.get("seconds") if entry is not None else None
+        return float(value) if isinstance(value, int | float) else None
+
+    def imported(self, profile: str, entry_id: str) -> int:
+        """Modules the saving run first imported in this entry's call (its energy has them)."""
+        entry = self.entries(profile).get(entry_id)
+        value = entry.get("imported") if entry is not None else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
     def samples(self, profile: str, entry_id: str) -> tuple[float, ...]:
         """The saving run's rounds of one entry; empty when the file kept none."""
         entry = self.entries(profile).get(entry_id)
@@ -314,7 +326,7 @@ def save_baseline(
 
 
 #: Entry keys this plugin writes; a re-save drops those it no longer gives (stale numbers).
-OWNED_ENTRY_KEYS = ("joules", "seconds", "samples")
+OWNED_ENTRY_KEYS = ("joules", "seconds", "samples", "imported", "work", "joules_per_unit")
 
 
 def _merge_and_write(

@@ -126,12 +126,14 @@ def judge(
     samples: Sequence[float] = (),
     baseline_samples: Sequence[float] = (),
     noise: NoisePrior = EXACT,
+    parallel: bool = False,
 ) -> Verdict:
     """The verdict for a measurement (SPEC 8 precedence, SPEC 12 noise).
 
     over_budget > regressed > inconclusive > improved > ok > new. ``samples`` are the
     measured rounds (``joules`` is their median), ``baseline_samples`` the saving run's;
-    without them each side counts as one reading.
+    without them each side counts as one reading. ``parallel``: a side kept several CPUs
+    busy (``noise`` is then already the wider prior), which the message names.
 
     Per unit of work (SPEC 14; ``work.choose`` picks the numbers): ``per`` is the work unit
     of ``joules``, ``baseline_joules``, the samples and ``min_delta`` when they are per
@@ -184,7 +186,7 @@ def judge(
             return Verdict(
                 "inconclusive",
                 f"energy change inconclusive: used {format_joules(joules)}, baseline "
-                f"{format_joules(baseline_joules)} ({found.describe()})",
+                f"{format_joules(baseline_joules)} ({found.describe(parallel)})",
             )
         if found.status == "improved":
             return Verdict(

@@ -63,6 +63,8 @@ class Entry:
     failed_for_energy: bool = False
     #: Joules of each measured round, for the baseline's ``samples``.
     samples: list[float] = field(default_factory=list)
+    #: Modules first imported during the measured call rounds: their one-off cost is in.
+    imported: int = 0
     #: Work of one round (median count over rounds) and the per-unit figures (SPEC 14).
     work: Work | None = None
     joules_per_unit: float | None = None
@@ -98,6 +100,7 @@ class Entry:
             "location": [self.location[0], self.location[1]],
             "failed_for_energy": self.failed_for_energy,
             "samples": list(self.samples),
+            "imported": self.imported,
             "work": self.work.as_dict() if self.work is not None else None,
             "joules_per_unit": self.joules_per_unit,
             "co2_grams_per_unit": self.co2_grams_per_unit,
@@ -107,7 +110,7 @@ class Entry:
     def report_json(self) -> dict[str, Any]:
         """The entry as the public JSON report shows it (SPEC section 9)."""
         data = self.to_json()
-        for private in ("location", "failed_for_energy", "samples", "tolerance"):
+        for private in ("location", "failed_for_energy", "samples", "tolerance", "imported"):
             del data[private]
         return data
 
@@ -151,6 +154,7 @@ class Entry:
             location=(str(location[0]), None if location[1] is None else int(location[1])),
             failed_for_energy=bool(data.get("failed_for_energy", False)),
             samples=[float(x) for x in data.get("samples") or ()],
+            imported=int(data.get("imported") or 0),
             work=work,
             joules_per_unit=_number(data, "joules_per_unit"),
             co2_grams_per_unit=_number(data, "co2_grams_per_unit"),

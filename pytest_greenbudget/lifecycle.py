@@ -68,6 +68,11 @@ def start_session(config: pytest.Config) -> EnergySession:
         profile += instrumentation.SUFFIX  # coverage's energy is not a plain run's
     workerinput = getattr(config, "workerinput", None)
     is_controller = workerinput is None and _uses_xdist(config)
+    workers = _concurrent_workers(config, workerinput) if meters.per_process else 1
+    if workers > 1 and settings.profile is None:  # a profile the user names is theirs
+        # Tests measured side by side share the CPUs: their CPU time is not a serial run's
+        # (threads oversubscribed, caches shared), so such runs compare among themselves.
+        profile += f"-xdist{workers}"
     lock = lock_dir = None
     if not meters.per_process:
         from pytest_greenbudget.xdist import WORKERINPUT_KEY, SessionLock, make_session_dir
@@ -106,12 +111,27 @@ def start_session(config: pytest.Config) -> EnergySession:
                 "(save a new baseline with --greenbudget-save)"
             )
     session.baseline_per_unit = lambda entry_id: baseline.per_unit(profile, entry_id)
+    session.baseline_seconds = lambda entry_id: baseline.seconds(profile, entry_id)
+    session.baseline_imported = lambda entry_id: baseline.imported(profile, entry_id)
     session.instrumentation = instrumented
     return session
 
 
 #: One-line notes for the header, per session (kept out of EnergySession's fields).
 _HEADER_NOTES: weakref.WeakKeyDictionary[EnergySession, str] = weakref.WeakKeyDictionary()
+
+
+def _concurrent_workers(config: pytest.Config, workerinput: object) -> int:
+    """How many xdist workers measure at once (1 outside xdist)."""
+    if isinstance(workerinput, dict):
+        count = workerinput.get("workercount")
+        return count if isinstance(count, int) else 1
+    if not _uses_xdist(config):
+        return 1
+    numprocesses = getattr(config.option, "numprocesses", None)
+    if isinstance(numprocesses, int) and not isinstance(numprocesses, bool):
+        return numprocesses
+    return len(getattr(config.option, "tx", None) or ()) or 1
 
 
 def _uses_xdist(config: pytest.Config) -> bool:
@@ -323,6 +343,7 @@ def _save(session: EnergySession, *, interrupted: bool) -> list[str]:
             "seconds": e.seconds,
             **baseline_fields(e.work, e.joules_per_unit),
             **({"samples": e.samples} if e.samples else {}),
+            **({"imported": e.imported} if e.imported else {}),
         }
         for e in session.entries
         if e.outcome == "passed" and e.joules is not None

@@ -8,6 +8,7 @@ summary with or without pytest-xdist.
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from pytest_greenbudget.meters.base import MeterError
 from pytest_greenbudget.outcome import fail_report, spec_outcome, worse
 from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import Settings
-from pytest_greenbudget.stats import NoisePrior, prior_for
+from pytest_greenbudget.stats import NoisePrior, busy_cpus, for_parallel, prior_for
 from pytest_greenbudget.warning import EnergyBudgetWarning
 from pytest_greenbudget.work import Figures, PerUnit, UnitBaseline, WorkLog, choose, per_unit
 
@@ -70,6 +71,8 @@ class ItemState:
     findings: list[tuple[str, Verdict, Entry]] = field(default_factory=list)
     #: Per-unit budgets that cannot apply (no work, another unit): the test fails.
     problems: list[str] = field(default_factory=list)
+    #: Modules first imported during the measured call rounds (their cost is measured).
+    imported: int = 0
 
     def new_attempt(self) -> None:
         """Forget the last attempt (a rerun plugin runs the same item again)."""
@@ -83,6 +86,7 @@ class ItemState:
         self.finished = self.settled = self.dropped = False
         self.findings = []
         self.problems = []
+        self.imported = 0
         self.work.unit = None  # in place, as the regions: the fixture may hold the log
         self.work.counts.clear()
     #: The test's own ``energy_meter.work()`` per round (SPEC section 14).
@@ -131,6 +135,10 @@ class EnergySession:
         self.baseline_count = 0
         #: The baseline's per-unit figure of an entry id (set by lifecycle; SPEC section 14).
         self.baseline_per_unit: Callable[[str], UnitBaseline | None] = lambda _id: None
+        #: The baseline's seconds of an entry id (set by lifecycle): how many CPUs it kept busy.
+        self.baseline_seconds: Callable[[str], float | None] = lambda _id: None
+        #: Modules the saving run first imported in an entry's call (set by lifecycle).
+        self.baseline_imported: Callable[[str], int] = lambda _id: 0
         #: Coverage or a profiler in effect (its words), or None (SPEC 12).
         self.instrumentation: str | None = None
         self.entries: list[Entry] = []
@@ -253,41 +261,51 @@ class EnergySession:
     def run_call(self, item: pytest.Item, state: ItemState) -> Generator[None, object, object]:
         """Generator body of the call-phase wrapper: warm-up, extra rounds, then the last one."""
         policy = state.policy
-        rounds = policy.rounds if policy is not None else 1
         warmup = policy.warmup if policy is not None else 0
-        result: object = None
         with self._exclusively(self.needs_exclusive(item, state)):
             state.call_ran = True
             state.round_index = None
             for _ in range(warmup):
                 item.runtest()
-            for index in range(rounds):
-                state.round_index = index
-                before = self._read(state) if policy is not None else None
-                try:
-                    if index == rounds - 1:
-                        result = yield
-                    else:
-                        item.runtest()
-                finally:
-                    if policy is not None:
-                        measured = self._measure(state, before)
-                        if measured is not None:
-                            state.rounds.append(measured)
-            # More rounds to decide (SPEC 12): after pytest's own call, with the same
-            # fixtures, while the rounds so far leave the verdict inconclusive.
-            index = rounds
-            while policy is not None and index < policy.max_rounds and self._undecided(item, state):
-                state.round_index = index
-                before = self._read(state)
-                try:
+            modules = len(sys.modules)  # an import in the call is a one-off cost (test order)
+            try:
+                result = yield from self._rounds(item, state)
+            finally:
+                state.imported = max(0, len(sys.modules) - modules)
+        state.call_passed = True
+        return result
+
+    def _rounds(self, item: pytest.Item, state: ItemState) -> Generator[None, object, object]:
+        """The measured rounds: extra ones first, pytest's own call last, then more to decide."""
+        policy = state.policy
+        rounds = policy.rounds if policy is not None else 1
+        result: object = None
+        for index in range(rounds):
+            state.round_index = index
+            before = self._read(state) if policy is not None else None
+            try:
+                if index == rounds - 1:
+                    result = yield
+                else:
                     item.runtest()
-                finally:
+            finally:
+                if policy is not None:
                     measured = self._measure(state, before)
                     if measured is not None:
                         state.rounds.append(measured)
-                index += 1
-        state.call_passed = True
+        # More rounds to decide (SPEC 12): after pytest's own call, with the same
+        # fixtures, while the rounds so far leave the verdict inconclusive.
+        index = rounds
+        while policy is not None and index < policy.max_rounds and self._undecided(item, state):
+            state.round_index = index
+            before = self._read(state)
+            try:
+                item.runtest()
+            finally:
+                measured = self._measure(state, before)
+                if measured is not None:
+                    state.rounds.append(measured)
+            index += 1
         return result
 
     def _undecided(self, item: pytest.Item, state: ItemState) -> bool:
@@ -380,6 +398,7 @@ class EnergySession:
                 state.error,
                 location,
                 call_samples,
+                imported=state.imported,
                 work=work,
                 budget_is_default=state.budget_is_default,
                 problems=problems,
@@ -481,6 +500,7 @@ class EnergySession:
         location: tuple[str, int | None],
         samples: Sequence[float] = (),
         *,
+        imported: int = 0,
         work: PerUnit | None = None,
         budget_is_default: bool = False,
         problems: list[str] | None = None,
@@ -516,6 +536,11 @@ class EnergySession:
             baseline=self.baseline_per_unit(entry_id) if work is not None else None,
             min_delta=settings.min_delta,
         )
+        busy = (
+            busy_cpus(measurement.joules, measurement.seconds, self.noise),
+            busy_cpus(baseline, self.baseline_seconds(entry_id), self.noise) if baseline else 0.0,
+        )
+        noise = for_parallel(self._noise_for(figures, measurement.joules), *busy)
         verdict = judge(
             figures.joules,
             budget=figures.budget,
@@ -527,8 +552,13 @@ class EnergySession:
             budget_joules=figures.budget_joules,
             samples=samples if figures.per is None or work is None else work.samples,
             baseline_samples=self._baseline_samples(entry_id, baseline, figures),
-            noise=self._noise_for(figures, measurement.joules),
+            noise=noise,
+            parallel=noise.between > self.noise.between,
         )
+        verdict = _one_off_imports(
+            verdict, imported, self.baseline_imported(entry_id) if baseline is not None else 0
+        )
+        entry.imported = imported
         entry.status = verdict.status
         entry.message = verdict.message
         entry.budget = figures.entry_budget
@@ -606,6 +636,26 @@ class EnergySession:
                 self.entries.append(entry)
             if entries:
                 self._attempts[nodeid] = entries
+
+
+def _one_off_imports(verdict: Verdict, imported: int, baseline_imported: int) -> Verdict:
+    """A change against the baseline is not evidence when a side imported modules in its call.
+
+    The first test of a process to use a module pays for importing it, and which test is
+    first changes with the test order (pytest-randomly, xdist's scheduling): that cost
+    is the order's, not the code's.
+    """
+    if verdict.status not in ("regressed", "improved") or not (imported or baseline_imported):
+        return verdict
+    side = "this run" if imported else "the saving run"
+    count = imported or baseline_imported
+    detail = (verdict.message or "").split(": ", 1)[-1].split("; run with", 1)[0]
+    return Verdict(
+        "inconclusive",
+        f"energy change inconclusive: {detail}; {side} first imported {count} "
+        f"module{'s' if count != 1 else ''} during the call, so its energy includes "
+        "that one-off cost, which depends on the test order: set warmup = 1 to leave it out",
+    )
 
 
 def _location(item: pytest.Item) -> tuple[str, int | None]:

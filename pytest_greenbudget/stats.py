@@ -42,6 +42,17 @@ Z = 3.7
 #: median per-test sd while the VM was shared (0.14 to 0.17); alone, the typical sd is
 #: 0.06 but 0.2 % of unchanged log ratios reach +-0.46, inside Z x 0.15 (README, "Noise").
 CPU_TIME_BETWEEN_RUNS = 0.15
+#: A window that kept more than PARALLEL_BUSY CPUs busy on average ran threads (BLAS,
+#: OpenMP, joblib); their spin-waiting makes its CPU time swing between runs of unchanged
+#: code far more: on scikit-learn's own tests in random order, |log ratio| had median
+#: 0.65, p95 1.75 and max 2.9 for such tests (0.12, 0.65 for one-thread ones), so the
+#: between-run sd of such a comparison is PARALLEL_BETWEEN (Z x 0.8: about 19x).
+PARALLEL_BUSY = 1.15
+PARALLEL_BETWEEN = 0.8
+PARALLEL_HINT = (
+    "it kept several CPUs busy, and the CPU time of threads (BLAS, OpenMP) varies between "
+    "runs; limit its threads (threadpoolctl, OMP_NUM_THREADS=1) to compare it"
+)
 CPU_TIME_WITHIN_RUN = 0.03
 CPU_TIME_JITTER_S = 0.0005
 
@@ -68,6 +79,9 @@ class NoisePrior(NamedTuple):
     floor_j: float = 0.0
     #: How many degrees of freedom the ``within`` prior weighs against measured rounds.
     weight: float = 4.0
+    #: Watts per busy CPU when the meter prices CPU time (``estimate``): joules over
+    #: seconds then tell how many CPUs a window kept busy. 0: not a CPU-time meter.
+    cpu_watts: float = 0.0
     #: Where the numbers come from, for the report.
     source: str = "the meter declares no noise"
 
@@ -77,6 +91,23 @@ class NoisePrior(NamedTuple):
 
 
 EXACT = NoisePrior()
+
+
+def busy_cpus(joules: float, seconds: float | None, prior: NoisePrior) -> float:
+    """How many CPUs a window kept busy on average, for a CPU-time meter; 0 if unknown."""
+    if prior.cpu_watts <= 0 or seconds is None or seconds <= 0:
+        return 0.0
+    return joules / (prior.cpu_watts * seconds)
+
+
+def for_parallel(prior: NoisePrior, *busy: float) -> NoisePrior:
+    """The prior of a comparison where either side ran threads: a wider between-run sd."""
+    if max(busy, default=0.0) <= PARALLEL_BUSY:
+        return prior
+    return prior._replace(
+        between=max(prior.between, PARALLEL_BETWEEN),
+        source=f"{prior.source}; several CPUs busy: +-{PARALLEL_BETWEEN:.0%} between runs",
+    )
 
 
 def counter_prior() -> NoisePrior:
@@ -92,6 +123,8 @@ def prior_for(meter: object) -> NoisePrior:
         priors = [prior_for(m) for m in meters]
         if not priors:
             return EXACT
+        if len(priors) == 1:
+            return priors[0]  # its own, CPU-time watts included
         return NoisePrior(
             between=max(p.between for p in priors),
             within=max(p.within for p in priors),
@@ -159,13 +192,15 @@ class Comparison(NamedTuple):
     #: Rounds (current and baseline alike) that would decide this change; None if none would.
     rounds_needed: int | None
 
-    def describe(self) -> str:
+    def describe(self, parallel: bool = False) -> str:
         """E.g. ``+18 %, noise +-25 % at 1 round: set rounds = 5``."""
         change = f"{(self.ratio - 1) * 100:+.0f} %" if math.isfinite(self.ratio) else "from 0"
         plural = "round" if self.rounds == 1 else "rounds"
         text = f"{change}, noise +-{self.noise_rel * 100:.0f} % at {self.rounds} {plural}"
         if self.status != "inconclusive":
             return text
+        if parallel:
+            return f"{text}: {PARALLEL_HINT}"
         if self.rounds_needed is None:
             return (
                 f"{text}: more rounds cannot decide it (the noise between runs on this "

@@ -9,6 +9,8 @@ never sees a half-written number.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,10 +38,30 @@ def energy_files(root: Path) -> list[Path]:
     return sorted(root.rglob("energy_uj"))
 
 
+_WRITER = """
+import os, sys, time
+watts, interval, width = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+paths = sys.argv[4:]
+fds = [os.open(p, os.O_WRONLY) for p in paths]
+t0 = time.perf_counter()
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+while True:
+    value = 1_000_000 + int(watts * (time.perf_counter() - t0) * 1e6)
+    data = f"{value:0{width}d}\\n".encode()
+    for fd in fds:
+        os.pwrite(fd, data, 0)
+    time.sleep(interval)
+"""
+
+
 class MovingCounters:
     """Advance every ``energy_uj`` under ``root`` to ``start + microjoules()`` every ``interval``.
 
-    ``microjoules`` defaults to ``watts`` x wall time. Values never go backwards.
+    ``microjoules`` defaults to ``watts`` x wall time, written by a separate process as the
+    kernel would: a thread of the test process can be starved of the GIL by a reader that
+    releases it for every ``pread`` (the sanity probe), and then the counter stands still.
+    A given ``microjoules`` (which follows this process's work) runs in a thread. Values
+    never go backwards.
     """
 
     def __init__(
@@ -51,6 +73,9 @@ class MovingCounters:
     ) -> None:
         self.files = energy_files(root)
         self.interval = interval
+        self.watts = watts
+        self._process: subprocess.Popen[str] | None = None
+        self._threaded = microjoules is not None
         t0 = time.perf_counter()
         self.microjoules = microjoules or (lambda: watts * (time.perf_counter() - t0) * 1e6)
         self._stop = threading.Event()
@@ -72,7 +97,15 @@ class MovingCounters:
     def __enter__(self) -> MovingCounters:
         self._fds = [os.open(f, os.O_WRONLY) for f in self.files]
         self._write()
-        self._thread.start()
+        if self._threaded:
+            self._thread.start()
+            return self
+        args = [str(self.watts), str(self.interval), str(WIDTH), *map(str, self.files)]
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, *args], stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None
+        self._process.stdout.readline()  # "ready": the counters move from now on
         return self
 
     def __exit__(
@@ -82,6 +115,10 @@ class MovingCounters:
         tb: TracebackType | None,
     ) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        elif self._thread.is_alive():
+            self._thread.join()
         for fd in self._fds:
             os.close(fd)

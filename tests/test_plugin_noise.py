@@ -365,3 +365,52 @@ def test_per_unit_verdicts_share_the_floor_over_the_work(
     result.assert_outcomes(failed=1)
     (entry,) = json.loads(report.read_text())["entries"]
     assert entry["status"] == "regressed"
+
+
+IMPORTING = """
+import os
+import pytest
+from noisymeter import use
+
+@pytest.mark.energy_budget{args}
+def test_a():
+    if os.environ.get("GB_IMPORT"):
+        import lazymod  # first use in this process: a one-off cost that follows the order
+    use("a")
+"""
+
+
+@pytest.mark.parametrize("importing_run", ["rerun", "save"])
+def test_a_change_with_a_first_import_in_the_call_is_inconclusive(
+    noisy: Noisy, monkeypatch: pytest.MonkeyPatch, importing_run: str
+) -> None:
+    """Which test of a process imports a module first depends on the order: not evidence."""
+    noisy.pytester.makepyfile(test_a=IMPORTING.format(args=""), lazymod="VALUE = 1\n")
+    first, second = ([10.0], [30.0]) if importing_run == "rerun" else ([30.0], [10.0])
+    if importing_run == "save":
+        monkeypatch.setenv("GB_IMPORT", "1")
+    noisy.work(a=first)
+    noisy.run("--greenbudget-save")
+    assert ("imported" in noisy.baseline()[ID]) == (importing_run == "save")
+    monkeypatch.setenv("GB_IMPORT", "1" if importing_run == "rerun" else "")
+    noisy.work(a=second)
+    result, entries = noisy.run()
+    assert result.ret == 0, result.stdout.str()
+    entry = entries[ID]
+    assert entry["status"] == "inconclusive"
+    side = "this run" if importing_run == "rerun" else "the saving run"
+    assert f"{side} first imported 1 module during the call" in entry["message"]
+    assert "set warmup = 1" in entry["message"]
+
+
+def test_warmup_takes_the_first_import_out_of_the_measured_call(noisy: Noisy,
+                                                                 monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    noisy.pytester.makepyfile(test_a=IMPORTING.format(args="(warmup=1)"), lazymod="VALUE = 1\n")
+    noisy.work(a=[0.0, 10.0])
+    noisy.run("--greenbudget-save")
+    monkeypatch.setenv("GB_IMPORT", "1")
+    noisy.work(a=[0.0, 30.0])
+    result, entries = noisy.run()
+    assert result.ret == 1  # decided: the import happened in the unmeasured warm-up
+    assert entries[ID]["status"] == "regressed"

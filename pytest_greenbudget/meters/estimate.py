@@ -326,6 +326,7 @@ class EstimateMeter:
             between=CPU_TIME_BETWEEN_RUNS,
             within=CPU_TIME_WITHIN_RUN,
             floor_j=jitter_s * self.watts_per_cpu_second,
+            cpu_watts=self.watts_per_cpu_second,
             source=(
                 f"CPU time of fixed work on a shared VM: +-{CPU_TIME_BETWEEN_RUNS:.0%} between "
                 f"runs, +-{CPU_TIME_WITHIN_RUN:.0%} between rounds, {jitter_s * 1000:.3g} ms a call"
