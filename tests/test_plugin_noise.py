@@ -414,3 +414,17 @@ def test_warmup_takes_the_first_import_out_of_the_measured_call(noisy: Noisy,
     result, entries = noisy.run()
     assert result.ret == 1  # decided: the import happened in the unmeasured warm-up
     assert entries[ID]["status"] == "regressed"
+
+
+def test_per_process_meters_under_xdist_keep_a_profile_of_their_own(
+    pytester: pytest.Pytester,
+) -> None:
+    """Tests measured side by side share the CPUs: not comparable with a serial run."""
+    pytester.makepyfile(test_a="def test_a(): pass\n")
+    base = ("-p", "no:hypothesispytest", "--greenbudget-all", "--greenbudget-meter=estimate")
+    serial = pytester.runpytest_subprocess(*base)
+    parallel = pytester.runpytest_subprocess(*base, "-n", "2")
+    named = pytester.runpytest_subprocess(*base, "-n", "2", "--greenbudget-profile=ci")
+    assert "-xdist" not in serial.stdout.str()
+    parallel.stdout.fnmatch_lines(["greenbudget: meters estimate *; profile estimate2-*-xdist2;*"])
+    named.stdout.fnmatch_lines(["greenbudget: meters estimate *; profile ci;*"])

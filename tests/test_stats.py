@@ -136,3 +136,32 @@ def test_a_floor_far_above_the_figures_is_unbounded_noise_not_an_overflow() -> N
     found = compare([2e-6], [1e-6], tolerance=0.1, min_delta=0.0, prior=prior)
     assert found.status == "inconclusive"
     assert math.isinf(found.noise_rel)
+
+
+def test_a_window_that_kept_several_cpus_busy_gets_the_threaded_prior() -> None:
+    from pytest_greenbudget.stats import PARALLEL_BETWEEN, busy_cpus, for_parallel
+
+    prior = NoisePrior(between=0.15, within=0.03, floor_j=1e-3, cpu_watts=2.0)
+    assert busy_cpus(2.0, 1.0, prior) == 1.0  # 2 J at 2 W in 1 s: one CPU
+    assert busy_cpus(8.0, 1.0, prior) == 4.0
+    assert busy_cpus(8.0, None, prior) == 0.0  # not timed
+    assert busy_cpus(8.0, 1.0, prior._replace(cpu_watts=0.0)) == 0.0  # not a CPU-time meter
+    assert for_parallel(prior, 1.0, 1.1) is prior
+    wide = for_parallel(prior, 1.0, 2.0)
+    assert wide.between == PARALLEL_BETWEEN and "several CPUs busy" in wide.source
+    # A doubling of one-thread work is decided; of threaded work it is not.
+    assert compare([2.0], [1.0], tolerance=0.1, min_delta=0, prior=prior).status == "regressed"
+    found = compare([2.0], [1.0], tolerance=0.1, min_delta=0, prior=wide)
+    assert found.status == "inconclusive"
+    assert "limit its threads" in found.describe(parallel=True)
+
+
+def test_one_meter_keeps_its_own_prior() -> None:
+    class Meter:
+        noise = NoisePrior(between=0.1, cpu_watts=3.0)
+
+    class Meters:
+        def __init__(self) -> None:
+            self.meters = [Meter()]
+
+    assert prior_for(Meters()).cpu_watts == 3.0
