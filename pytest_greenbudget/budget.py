@@ -127,13 +127,16 @@ def judge(
     baseline_samples: Sequence[float] = (),
     noise: NoisePrior = EXACT,
     parallel: bool = False,
+    one_off: str | None = None,
 ) -> Verdict:
     """The verdict for a measurement (SPEC 8 precedence, SPEC 12 noise).
 
     over_budget > regressed > inconclusive > improved > ok > new. ``samples`` are the
     measured rounds (``joules`` is their median), ``baseline_samples`` the saving run's;
     without them each side counts as one reading. ``parallel``: a side kept several CPUs
-    busy (``noise`` is then already the wider prior), which the message names.
+    busy (``noise`` is then already the wider prior), which the message names. ``one_off``:
+    why a change past the noise is still no evidence (a one-off cost on a side); such a
+    change is ``inconclusive`` with that reason.
 
     Per unit of work (SPEC 14; ``work.choose`` picks the numbers): ``per`` is the work unit
     of ``joules``, ``baseline_joules``, the samples and ``min_delta`` when they are per
@@ -180,6 +183,10 @@ def judge(
         noise_text = "" if noise.exact and found.noise_rel == 0 else (
             f", noise +-{found.noise_rel * 100:.0f} %"
         )
+        if one_off is not None and found.status in ("regressed", "improved"):
+            return Verdict(
+                "inconclusive", f"energy change inconclusive: {detail}{noise_text}); {one_off}"
+            )
         if found.status == "regressed":
             return Verdict("regressed", f"energy regression: {detail}{noise_text})")
         if found.status == "inconclusive":

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Literal
 import pytest
 
 from pytest_greenbudget.baseline import (
-    Baseline,
     BaselineError,
     default_profile,
     load_baseline,
@@ -84,24 +83,16 @@ def start_session(config: pytest.Config) -> EnergySession:
             lock_dir = make_session_dir()
             lock = SessionLock(lock_dir)
 
-    def baseline_joules(entry_id: str, _baseline: Baseline = baseline) -> float | None:
-        return _baseline.joules(profile, entry_id)
-
-    def baseline_samples(entry_id: str, _baseline: Baseline = baseline) -> tuple[float, ...]:
-        return _baseline.samples(profile, entry_id)
-
     session = EnergySession(
         settings,
         meters,
         profile,
-        baseline_joules,
+        baseline,
         is_worker=workerinput is not None,
         is_controller=is_controller,
         lock=lock,
         lock_dir=lock_dir,
-        baseline_samples=baseline_samples,
     )
-    session.baseline_count = baseline.count(profile)
     if not session.baseline_count:
         older = older_model_profile(baseline.profiles, profile)
         if older is not None:
@@ -110,9 +101,6 @@ def start_session(config: pytest.Config) -> EnergySession:
                 f"estimate model; its numbers are not compared with profile {profile!r} "
                 "(save a new baseline with --greenbudget-save)"
             )
-    session.baseline_per_unit = lambda entry_id: baseline.per_unit(profile, entry_id)
-    session.baseline_seconds = lambda entry_id: baseline.seconds(profile, entry_id)
-    session.baseline_imported = lambda entry_id: baseline.imported(profile, entry_id)
     session.instrumentation = instrumented
     return session
 

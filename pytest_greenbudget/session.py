@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import warnings
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,9 +38,10 @@ from pytest_greenbudget.quantity import Quantity
 from pytest_greenbudget.settings import Settings
 from pytest_greenbudget.stats import NoisePrior, busy_cpus, for_parallel, prior_for
 from pytest_greenbudget.warning import EnergyBudgetWarning
-from pytest_greenbudget.work import Figures, PerUnit, UnitBaseline, WorkLog, choose, per_unit
+from pytest_greenbudget.work import Figures, PerUnit, WorkLog, choose, per_unit
 
 if TYPE_CHECKING:
+    from pytest_greenbudget.baseline import Baseline
     from pytest_greenbudget.fixture import EnergyMeter, RegionRecord
     from pytest_greenbudget.report import RunInfo
     from pytest_greenbudget.xdist import SessionLock
@@ -108,21 +109,19 @@ class EnergySession:
         settings: Settings,
         meters: MeterSet,
         profile: str,
-        baseline_joules: Callable[[str], float | None],
+        baseline: Baseline,
         *,
         is_worker: bool = False,
         is_controller: bool = False,
         lock: SessionLock | None = None,
         lock_dir: Path | None = None,
-        baseline_samples: Callable[[str], Sequence[float]] | None = None,
         noise: NoisePrior | None = None,
     ) -> None:
         self.settings = settings
         self.meters = meters
         self.profile = profile
-        self.baseline_joules = baseline_joules
-        #: The saving run's rounds of an entry (empty: only its joules were kept).
-        self.baseline_samples = baseline_samples or (lambda _id: ())
+        #: The baseline file as loaded; this session reads only its ``profile``.
+        self.baseline = baseline
         #: What the meters declare of their noise (SPEC 12); exact for a silent meter.
         self.noise = noise if noise is not None else prior_for(meters)
         self.is_worker = is_worker
@@ -132,13 +131,7 @@ class EnergySession:
         self.lock = lock if not meters.per_process else None
         #: The lock's folder, created by the controller and removed by it at the end.
         self.lock_dir = lock_dir
-        self.baseline_count = 0
-        #: The baseline's per-unit figure of an entry id (set by lifecycle; SPEC section 14).
-        self.baseline_per_unit: Callable[[str], UnitBaseline | None] = lambda _id: None
-        #: The baseline's seconds of an entry id (set by lifecycle): how many CPUs it kept busy.
-        self.baseline_seconds: Callable[[str], float | None] = lambda _id: None
-        #: Modules the saving run first imported in an entry's call (set by lifecycle).
-        self.baseline_imported: Callable[[str], int] = lambda _id: 0
+        self.baseline_count = baseline.count(profile)
         #: Coverage or a profiler in effect (its words), or None (SPEC 12).
         self.instrumentation: str | None = None
         self.entries: list[Entry] = []
@@ -315,7 +308,7 @@ class EnergySession:
             return False
         if self.settings.phases == "all":
             return False  # setup and teardown are part of the verdict and not measured yet
-        baseline = self.baseline_joules(item.nodeid)
+        baseline = self.baseline.joules(self.profile, item.nodeid)
         if baseline is None:
             return False
         samples = [m.joules for m in state.rounds]
@@ -323,7 +316,7 @@ class EnergySession:
             median(state.rounds).joules,
             baseline,
             samples,
-            self.baseline_samples(item.nodeid),
+            self.baseline.samples(self.profile, item.nodeid),
             policy.tolerance,
             self.settings.min_delta,
             self.noise,
@@ -507,7 +500,7 @@ class EnergySession:
     ) -> Entry:
         settings = self.settings
         entry_id = printable_id(entry_id)
-        baseline = self.baseline_joules(entry_id)
+        baseline = self.baseline.joules(self.profile, entry_id)
         entry = Entry(
             id=entry_id,
             kind=kind,
@@ -533,12 +526,14 @@ class EnergySession:
             budget,
             budget_is_default=budget_is_default,
             baseline_joules=baseline,
-            baseline=self.baseline_per_unit(entry_id) if work is not None else None,
+            baseline=None if work is None else self.baseline.per_unit(self.profile, entry_id),
             min_delta=settings.min_delta,
         )
         busy = (
             busy_cpus(measurement.joules, measurement.seconds, self.noise),
-            busy_cpus(baseline, self.baseline_seconds(entry_id), self.noise) if baseline else 0.0,
+            busy_cpus(baseline, self.baseline.seconds(self.profile, entry_id), self.noise)
+            if baseline
+            else 0.0,
         )
         noise = for_parallel(self._noise_for(figures, measurement.joules), *busy)
         verdict = judge(
@@ -554,9 +549,10 @@ class EnergySession:
             baseline_samples=self._baseline_samples(entry_id, baseline, figures),
             noise=noise,
             parallel=noise.between > self.noise.between,
-        )
-        verdict = _one_off_imports(
-            verdict, imported, self.baseline_imported(entry_id) if baseline is not None else 0
+            one_off=_one_off_imports(
+                imported,
+                0 if baseline is None else self.baseline.imported(self.profile, entry_id),
+            ),
         )
         entry.imported = imported
         entry.status = verdict.status
@@ -602,7 +598,7 @@ class EnergySession:
         """
         if baseline is None or figures.baseline_joules is None:
             return ()
-        samples = self.baseline_samples(entry_id)
+        samples = self.baseline.samples(self.profile, entry_id)
         if figures.per is None:
             return samples
         if baseline <= 0:
@@ -638,23 +634,21 @@ class EnergySession:
                 self._attempts[nodeid] = entries
 
 
-def _one_off_imports(verdict: Verdict, imported: int, baseline_imported: int) -> Verdict:
-    """A change against the baseline is not evidence when a side imported modules in its call.
+def _one_off_imports(imported: int, baseline_imported: int) -> str | None:
+    """Why a change is no evidence when a side first imported modules in its call.
 
     The first test of a process to use a module pays for importing it, and which test is
     first changes with the test order (pytest-randomly, xdist's scheduling): that cost
     is the order's, not the code's.
     """
-    if verdict.status not in ("regressed", "improved") or not (imported or baseline_imported):
-        return verdict
+    if not (imported or baseline_imported):
+        return None
     side = "this run" if imported else "the saving run"
     count = imported or baseline_imported
-    detail = (verdict.message or "").split(": ", 1)[-1].split("; run with", 1)[0]
-    return Verdict(
-        "inconclusive",
-        f"energy change inconclusive: {detail}; {side} first imported {count} "
-        f"module{'s' if count != 1 else ''} during the call, so its energy includes "
-        "that one-off cost, which depends on the test order: set warmup = 1 to leave it out",
+    return (
+        f"{side} first imported {count} module{'s' if count != 1 else ''} during the call, "
+        "so its energy includes that one-off cost, which depends on the test order: "
+        "set warmup = 1 to leave it out"
     )
 
 
