@@ -364,13 +364,15 @@ def _link_target(path: Path) -> Path:
 
 
 def _write_atomically(path: Path, target: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``target``, fsync it, rename it over."""
+    """Write ``payload`` to a temporary file beside ``target``, fsync it, rename it over.
+
+    ``target``'s folder exists: ``save_baseline`` made it before taking the lock in it.
+    """
     try:
         old_mode: int | None = stat.S_IMODE(target.stat().st_mode)
     except OSError:
         old_mode = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         import tempfile  # here, not at import: start-up pays only for what every run needs
 
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -443,16 +445,27 @@ def machine_info(meters: Sequence[Meter] = ()) -> dict[str, object]:
 
 
 @functools.lru_cache(maxsize=1)
+def cpuinfo_text() -> str:
+    """The head of /proc/cpuinfo ('' where there is none), read once per process.
+
+    The profile and the ``estimate`` meter both want the CPU's name from it; the first
+    processor's block is within the first 64 KiB however many CPUs the machine has.
+    """
+    if not sys.platform.startswith("linux"):
+        return ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            return cpuinfo.read(65536)
+    except OSError:
+        return ""
+
+
+@functools.lru_cache(maxsize=1)
 def _cpu_model() -> str:
     """The CPU's marketing name, or '' when the OS does not say."""
-    if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-                model = cpu_model_from_cpuinfo(cpuinfo)
-        except OSError:
-            model = ""
-        if model:
-            return model
+    model = cpu_model_from_cpuinfo(cpuinfo_text().splitlines())
+    if model:
+        return model
     try:
         return " ".join(platform.processor().split())
     except Exception:  # platform may shell out; never let that break a test run

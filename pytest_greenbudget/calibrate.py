@@ -15,7 +15,6 @@ their range as the spread. Package zones only: that is what ``cpu_watts`` stands
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from collections.abc import Sequence
 from typing import NamedTuple, TextIO
 
 from pytest_greenbudget.meters.base import MeterUnavailable
+from pytest_greenbudget.meters.estimate import _children_seconds
 
 _SPIN = (
     "import sys, time\n"
@@ -65,14 +65,9 @@ def _package_joules(meter: object) -> float:
     return float(sum(v for d, v in reading.items() if d.startswith("cpu:")))
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _window(meter: object, busy: int, seconds: float) -> tuple[float, float, float]:
     """(wall seconds, worker CPU seconds, package joules) of one window."""
-    cpu0 = _children_cpu()
+    cpu0 = _children_seconds()
     e0 = _package_joules(meter)
     t0 = time.perf_counter()
     if busy:
@@ -85,7 +80,7 @@ def _window(meter: object, busy: int, seconds: float) -> tuple[float, float, flo
         time.sleep(seconds)
     wall = time.perf_counter() - t0
     e1 = _package_joules(meter)
-    return wall, _children_cpu() - cpu0, e1 - e0
+    return wall, _children_seconds() - cpu0, e1 - e0
 
 
 def calibrate(meter: object, *, seconds: float, cpus: int, rounds: int, out: TextIO) -> Calibration:

@@ -10,7 +10,7 @@ from pytest_greenbudget.carbon import joules_to_grams
 from pytest_greenbudget.measure import Measurement, MeterSet, delta
 from pytest_greenbudget.meters.base import MeterError
 from pytest_greenbudget.settings import OverrideError, Overrides, parse_overrides
-from pytest_greenbudget.work import WorkLog
+from pytest_greenbudget.work import WorkLog, validate_call
 
 
 @dataclass
@@ -80,7 +80,7 @@ class EnergyMeter:
         """
         __tracebackhide__ = True
         if self._work is None:
-            WorkLog(self._nodeid or "energy_meter").add(None, count, unit)
+            validate_call(self._nodeid or "energy_meter", count, unit)
             return
         self._work.add(self._current_round(), count, unit)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_greenbudget.baseline import MAX_SAMPLES
 from pytest_greenbudget.budget import (
     MARKER,
     MarkerArgs,
@@ -98,7 +99,6 @@ class ItemState:
 
 ITEM_STATE = pytest.StashKey[ItemState]()
 #: At most this many rounds' joules are kept in an entry's ``samples`` (SPEC 7).
-MAX_SAMPLES = 50
 
 
 class EnergySession:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from pytest_greenbudget.quantity import WORK_UNIT, Quantity
+from pytest_greenbudget.stats import median
 
 
 class WorkError(ValueError):
@@ -115,12 +116,6 @@ class PerUnit(NamedTuple):
     samples: tuple[float, ...]
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def per_unit(
     joules_by_round: Mapping[int, float], log: WorkLog, extra_joules: float = 0.0
 ) -> PerUnit | None:
@@ -135,8 +130,8 @@ def per_unit(
     if not rounds:
         return None
     ratios = [(joules_by_round[i] + extra_joules) / log.counts[i] for i in rounds]
-    count = _median([log.counts[i] for i in rounds])
-    return PerUnit(Work(count, log.unit), _median(ratios), tuple(ratios))
+    count = median([log.counts[i] for i in rounds])
+    return PerUnit(Work(count, log.unit), median(ratios), tuple(ratios))
 
 
 class UnitBaseline(NamedTuple):

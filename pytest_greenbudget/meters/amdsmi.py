@@ -31,19 +31,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_greenbudget.meters.base import MeterError, MeterUnavailable
+from pytest_greenbudget.meters.nvml import _as_str, synchronize_torch
 from pytest_greenbudget.meters.sanity import CounterUntrusted, compare_with_power
 
-__all__ = ["PROBE_S", "AmdSmiMeter", "amd_gpu_present", "select_visible"]
+__all__ = ["PROBE_S", "AmdSmiMeter", "select_visible"]
 
 #: The window over which the counter is compared with the reported power at start.
 PROBE_S = 0.1
 _sleep = time.sleep  # module-level so tests can run the probe without waiting
 _clock = time.perf_counter
-
-
-def amd_gpu_present() -> bool:
-    """A cheap look for ROCm's compute driver, so ``auto`` imports amdsmi only where it may work."""
-    return os.path.exists("/dev/kfd")
 
 
 def _import_amdsmi() -> Any:
@@ -103,10 +99,6 @@ def _power_w(amdsmi: Any, handle: Any) -> float | None:
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return float(value)
     return None
-
-
-def _as_str(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 class AmdSmiMeter:
@@ -194,8 +186,6 @@ class AmdSmiMeter:
         """Joules per GPU since the meter was created, after queued torch work is done."""
         torch: Any = sys.modules.get("torch")
         if torch is not None and getattr(getattr(torch, "version", None), "hip", None):
-            from pytest_greenbudget.meters.nvml import synchronize_torch
-
             synchronize_torch("amdsmi")
         error = getattr(self._smi, "AmdSmiException", Exception)
         with self._lock:

@@ -125,12 +125,9 @@ def threads_from_name(model: str) -> int | None:
 def cpu_model() -> str:
     """The CPU model string as the OS reports it ('' when it does not say)."""
     if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-                text = handle.read(65536)
-        except OSError:
-            text = ""
-        return model_from_cpuinfo(text)
+        from pytest_greenbudget.baseline import cpuinfo_text  # one read for profile and meter
+
+        return model_from_cpuinfo(cpuinfo_text())
     if sys.platform == "darwin":
         return _darwin_brand()
 

@@ -221,8 +221,6 @@ def synchronize_torch(meter: str = "nvml") -> None:
         ) from exc
 
 
-_synchronize_torch = synchronize_torch
-
 
 class NvmlMeter:
     """Cumulative joules per visible NVIDIA GPU (``gpu:0``, ``gpu:1``...), since creation.
@@ -429,7 +427,7 @@ class NvmlMeter:
 
     def read(self) -> Mapping[str, float]:
         """Joules per GPU since the meter was created, after queued torch work is done."""
-        _synchronize_torch()
+        synchronize_torch()
         pynvml = self._nvml
         with self._lock:
             if self._shut_down:

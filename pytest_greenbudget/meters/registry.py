@@ -108,13 +108,8 @@ def _auto(options: MeterOptions) -> list[Meter]:
 
     meters: list[Meter] = []
     notes: list[str] = []
-    try:
-        meters.append(_rapl(options))
-    except CounterUntrusted as exc:
-        notes.append(f"rapl not used: {exc}")
-    except Exception:  # MeterUnavailable, and anything a strange machine makes it raise
-        pass
     for present, factory, name in (
+        (_always, _rapl, "rapl"),  # its own reads say whether powercap is there
         (_nvidia_driver_present, _nvml, "nvml"),
         (_amd_gpu_present, _amdsmi, "amdsmi"),
     ):
@@ -123,7 +118,7 @@ def _auto(options: MeterOptions) -> list[Meter]:
                 meters.append(factory(options))
             except CounterUntrusted as exc:
                 notes.append(f"{name} not used: {exc}")
-            except Exception:  # a broken driver or odd sysfs contents: not here
+            except Exception:  # MeterUnavailable, a broken driver, odd sysfs contents
                 pass
     if not any(m.name == "rapl" for m in meters):
         meters.insert(0, _estimate(options))
@@ -135,8 +130,12 @@ def _auto(options: MeterOptions) -> list[Meter]:
     return meters
 
 
+def _always() -> bool:
+    return True
+
+
 def _amd_gpu_present() -> bool:
-    """ROCm's compute driver (/dev/kfd): only then is amdsmi imported (amdsmi.amd_gpu_present)."""
+    """ROCm's compute driver (/dev/kfd): only then is amdsmi imported."""
     return os.path.exists("/dev/kfd")
 
 
