@@ -23,8 +23,8 @@ from typing import Any, TextIO
 
 from pytest_greenbudget.entry import Entry, EntryError
 from pytest_greenbudget.history import RunMeta, parse_time
-from pytest_greenbudget.quantity import format_grams, format_joules
-from pytest_greenbudget.report import JSON_SCHEMA, MeterInfo, rows
+from pytest_greenbudget.quantity import format_joules
+from pytest_greenbudget.report import JSON_SCHEMA, MeterInfo, budget_use, rows
 
 INSTALL_HINT = "pip install 'pytest-greenbudget[html]'"
 #: Charts drawn at most (each is ~16 KB of SVG); the changed and the largest entries first.
@@ -309,11 +309,11 @@ def _charted(latest: Run, max_charts: int) -> list[Entry]:
 
 
 def _bar(entry: Entry) -> str:
-    budget = entry.budget
-    if budget is None:
+    found = budget_use(entry)
+    if found is None or entry.budget is None:
         return '<span class="muted">no budget</span>'
-    used = entry.joules if budget.kind == "energy" else entry.co2_grams
-    limit = format_joules(budget.value) if budget.kind == "energy" else format_grams(budget.value)
+    limit, used = found
+    budget = entry.budget
     if used is None or budget.value <= 0:
         return escape(limit)
     share = used / budget.value * 100
@@ -455,7 +455,8 @@ def render(runs: Sequence[Run], *, max_charts: int = MAX_CHARTS) -> str:
     index = [{e.id: e for e in run.entries} for run in runs]
     row_of = {e.id: row[2] for e, row in zip(charted, rows(charted), strict=True)}
     for entry in charted:
-        budget = entry.budget.value if entry.budget and entry.budget.kind == "energy" else None
+        b = entry.budget  # the lines plot total joules: only a total energy budget is drawn
+        budget = b.value if b is not None and b.kind == "energy" and b.per is None else None
         chart = _line_chart(
             pygal, labels, _entry_series(runs, index, entry.id), budget, width=440, height=230
         )

@@ -43,22 +43,33 @@ class RunInfo:
     run: RunMeta | None = None
 
 
-def _budget_cell(entry: Entry) -> str:
+def budget_use(entry: Entry) -> tuple[str, float | None] | None:
+    """The entry's budget as text and the figure compared with it (None: not comparable).
+
+    A per-unit budget is compared with the per-unit figure of work in its unit; None
+    for the whole when the entry has no budget. The summary and the HTML report share it.
+    """
     budget = entry.budget
     if budget is None:
-        return "-"
+        return None
     if budget.per is not None:  # per unit of work: compared with the per-unit figure
         text = format_per_unit(budget.value, budget.kind, budget.per)
         same_unit = entry.work is not None and entry.work.unit == budget.per
         per_unit = entry.joules_per_unit if budget.kind == "energy" else entry.co2_grams_per_unit
-        used = per_unit if same_unit else None
-    elif budget.kind == "energy":
-        text, used = format_joules(budget.value), entry.joules
-    else:
-        text, used = format_grams(budget.value), entry.co2_grams
-    if used is None:
+        return text, per_unit if same_unit else None
+    if budget.kind == "energy":
+        return format_joules(budget.value), entry.joules
+    return format_grams(budget.value), entry.co2_grams
+
+
+def _budget_cell(entry: Entry) -> str:
+    found = budget_use(entry)
+    if found is None:
+        return "-"
+    text, used = found
+    if used is None or entry.budget is None:
         return text
-    return f"{text} ({_share(used, budget.value)})"
+    return f"{text} ({_share(used, entry.budget.value)})"
 
 
 def _share(used: float, limit: float) -> str:

@@ -198,3 +198,15 @@ def test_drawing_leaves_the_import_machinery_as_it_was() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_per_unit_budget_bar_compares_the_per_unit_figure() -> None:
+    """As the summary does: 2 uJ/sample of a 5 uJ/sample budget, not 20 J of 5 uJ."""
+    entry = Entry.from_json({
+        "id": "tests/test_m.py::test_batch", "status": "ok", "joules": 20.0, "seconds": 1.0,
+        "budget": {"joules": 5e-6, "per": "sample"},
+        "work": {"count": 1e7, "unit": "sample"}, "joules_per_unit": 2e-6,
+    })
+    bar = html_report._bar(entry)
+    assert "40 % of 5 uJ/sample" in bar
+    assert 'class="bar"' in bar
