@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("codecarbon", "pynvml", "pandas", "numpy", "torch", "pygal")
+HEAVY = ("codecarbon", "pynvml", "amdsmi", "pandas", "numpy", "torch", "pygal", "matplotlib")
 
 CHECK = """
 import importlib, json, pkgutil, sys
